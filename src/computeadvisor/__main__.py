@@ -1,0 +1,3 @@
+from computeadvisor.app.cli import main
+
+main()

@@ -1,0 +1,131 @@
+"""ProviderRegistry on a JSON file (``config/compute_providers.json``), shared safely between processes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import anyio.to_thread
+import msgspec
+
+from computeadvisor.adapters._files import (
+    encode_pretty,
+    exclusive_lock,
+    file_signature,
+    move_aside,
+    write_atomic,
+)
+from computeadvisor.domain import registry as reg
+from computeadvisor.domain.errors import StorageError
+from computeadvisor.domain.providers import STORAGE_PATH, ProviderRecord, RegistryStats, registry_stats
+from computeadvisor.ports.provider_registry import ProviderRegistry
+
+T = TypeVar("T")
+
+
+class JsonFileRegistry(ProviderRegistry):
+    """Every change is a read-modify-write under an ``flock``, re-reading the file first, then an atomic replace.
+
+    Reads are served from memory and reloaded when the file's signature (inode, size, mtime) changes, so another
+    process's change is seen on the next request.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._path = root / STORAGE_PATH
+        self._lock_path = self._path.with_name(".compute_providers.lock")
+        self._doc = reg.RegistryDocument()
+        self._signature: tuple[int, int, int] | None = None
+        self._seed_ids: set[str] = set()
+        self._mutex = threading.Lock()
+
+    @property
+    def path(self) -> Path:
+        """Where the registry lives on disk."""
+        return self._path
+
+    # -- reading -------------------------------------------------------------------------------------------
+
+    def _read_file(self) -> reg.RegistryDocument:
+        """Parse the file; raises CorruptDocument when it is not a registry document."""
+        try:
+            raw = self._path.read_bytes()
+        except FileNotFoundError:
+            return reg.RegistryDocument()
+        except OSError as exc:
+            raise StorageError(f"provider registry could not be read: {exc}") from exc
+        try:
+            data = msgspec.json.decode(raw)
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            raise reg.CorruptDocument(f"not valid UTF-8 JSON: {exc}") from None
+        return reg.document_from_builtins(data)
+
+    def _load_or_move_aside(self) -> reg.RegistryDocument:
+        try:
+            return self._read_file()
+        except reg.CorruptDocument as exc:
+            move_aside(self._path, str(exc))
+            return reg.RegistryDocument()
+
+    def _refresh_sync(self) -> None:
+        with self._mutex:
+            signature = file_signature(self._path)
+            if signature == self._signature:
+                return
+            try:
+                doc = self._read_file()
+            except reg.CorruptDocument:
+                return  # another writer's garbage: keep serving the last good state; the next write moves it aside
+            self._doc, self._signature = doc, signature
+
+    async def _fresh(self) -> reg.RegistryDocument:
+        if file_signature(self._path) != self._signature:
+            await anyio.to_thread.run_sync(self._refresh_sync)
+        return self._doc
+
+    async def open(self) -> None:
+        def load() -> None:
+            with exclusive_lock(self._lock_path), self._mutex:
+                self._doc = self._load_or_move_aside()
+                self._signature = file_signature(self._path)
+
+        await anyio.to_thread.run_sync(load)
+
+    async def records(self) -> list[ProviderRecord]:
+        return list((await self._fresh()).providers)
+
+    async def get(self, provider_id: str) -> ProviderRecord | None:
+        return (await self._fresh()).find(provider_id)
+
+    async def stats(self) -> RegistryStats:
+        doc = await self._fresh()
+        return registry_stats(doc.providers, persisted=self._signature is not None)
+
+    # -- writing -------------------------------------------------------------------------------------------
+
+    def _change_sync(self, change: Callable[[reg.RegistryDocument], tuple[reg.RegistryDocument, T]]) -> T:
+        with exclusive_lock(self._lock_path), self._mutex:
+            current = self._load_or_move_aside()
+            updated, result = change(current)
+            if updated is not current:
+                try:
+                    write_atomic(self._path, encode_pretty(updated.to_builtins()))
+                except OSError as exc:
+                    raise StorageError(f"provider registry could not be saved: {exc}") from exc
+            self._doc, self._signature = updated, file_signature(self._path)
+            return result
+
+    async def _change(self, change: Callable[[reg.RegistryDocument], tuple[reg.RegistryDocument, T]]) -> T:
+        return await anyio.to_thread.run_sync(self._change_sync, change)
+
+    async def upsert(self, record: ProviderRecord) -> ProviderRecord:
+        return await self._change(lambda doc: reg.upsert(doc, record))
+
+    async def delete(self, provider_id: str) -> None:
+        is_seed = provider_id in self._seed_ids
+        await self._change(lambda doc: (reg.delete(doc, provider_id, is_seed=is_seed), None))
+
+    async def add_seeds(self, seeds: Sequence[ProviderRecord]) -> list[str]:
+        self._seed_ids.update(seed.id for seed in seeds)
+        return await self._change(lambda doc: reg.add_seeds(doc, seeds))

@@ -1,0 +1,1 @@
+"""The driving side: composition root, services, the Litestar app, the CLI."""

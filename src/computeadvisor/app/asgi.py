@@ -1,0 +1,55 @@
+"""``create_app``: where the adapters meet Litestar."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.openapi import OpenAPIConfig
+
+from computeadvisor import __version__
+from computeadvisor.app.bootstrap import build_adapters
+from computeadvisor.app.errors import domain_error_handler, http_error_handler, unexpected_error_handler
+from computeadvisor.app.routes import compute_routes, provider_routes
+from computeadvisor.app.services import Adapters, Services
+from computeadvisor.config import Config, load_config
+from computeadvisor.domain.errors import ComputeAdvisorError
+
+log = logging.getLogger("computeadvisor")
+
+
+def create_app(config: Config | None = None, adapters: Adapters | None = None) -> Litestar:
+    """Build the ASGI app; tests pass in-memory ``adapters``, the CLI passes a ``config``."""
+    config = config or load_config()
+    services = Services(adapters or build_adapters(config))
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        sample = await anyio.to_thread.run_sync(services.adapters.metrics.sample)
+        for warning in await services.start(sample):
+            log.warning("provider seed: %s", warning)
+        yield
+
+    def provide_services() -> Services:
+        return services
+
+    return Litestar(
+        route_handlers=[*provider_routes, *compute_routes],
+        dependencies={"services": Provide(provide_services, sync_to_thread=False, use_cache=True)},
+        exception_handlers={
+            ComputeAdvisorError: domain_error_handler,
+            HTTPException: http_error_handler,
+            Exception: unexpected_error_handler,
+        },
+        request_max_body_size=config.max_body_bytes,
+        state=State({"services": services}),
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(title="computeadvisor", version=__version__),
+        debug=False,
+    )

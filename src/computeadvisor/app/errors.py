@@ -1,0 +1,78 @@
+"""The one place that maps errors to HTTP statuses, and shapes every error body (§0.3)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException
+
+from computeadvisor.app.schemas import ErrorBody, Feature
+from computeadvisor.domain.errors import (
+    ComputeAdvisorError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    StorageError,
+)
+
+log = logging.getLogger("computeadvisor.http")
+
+STATUS_BY_ERROR: tuple[tuple[type[ComputeAdvisorError], int], ...] = (
+    (InvalidInput, 400),
+    (NotFound, 404),
+    (Conflict, 409),
+    (StorageError, 500),
+)
+_FEATURE_PREFIXES = ("/api/gpu", "/api/providers", "/api/compute", "/api/schedule")
+
+
+def status_for(error: ComputeAdvisorError) -> int:
+    """The HTTP status of a domain error."""
+    for kind, status in STATUS_BY_ERROR:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def _feature_for(request: Request[Any, Any, Any]) -> Feature | None:
+    if not request.url.path.startswith(_FEATURE_PREFIXES):
+        return None
+    services = request.app.state.get("services")
+    try:
+        return services.feature() if services is not None else None
+    except Exception:  # an error body must never fail because the flag files are unreadable
+        log.exception("feature flag could not be read for an error body")
+        return Feature(enabled=False)
+
+
+def _error_response(
+    request: Request[Any, Any, Any], status: int, detail: str, headers: dict[str, str] | None = None
+) -> Response[ErrorBody]:
+    feature = _feature_for(request)
+    body = (
+        ErrorBody(status_code=status, detail=detail)
+        if feature is None
+        else ErrorBody(status_code=status, detail=detail, feature=feature)
+    )
+    return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def domain_error_handler(request: Request[Any, Any, Any], exc: ComputeAdvisorError) -> Response[ErrorBody]:
+    status = status_for(exc)
+    if status >= 500:
+        log.error("%s %s failed: %s", request.method, request.url.path, exc.detail)
+    return _error_response(request, status, exc.detail)
+
+
+def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+    if exc.status_code == 400 and exc.extra:
+        detail = f"{detail}: {exc.extra}"
+    return _error_response(request, exc.status_code, detail, headers=exc.headers)
+
+
+def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error_response(request, 500, "internal server error")

@@ -1,0 +1,34 @@
+"""GET/POST ``/api/providers`` and DELETE ``/api/providers/{provider_id}`` (§2.2-§2.4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, delete, get, post
+from litestar.handlers import HTTPRouteHandler
+
+from computeadvisor.app.body import json_object
+from computeadvisor.app.schemas import ProviderDeleted, ProviderSaved, ProvidersResponse
+from computeadvisor.app.services import Services
+from computeadvisor.domain.values import is_on
+
+
+@get("/api/providers")
+async def list_providers(services: Services, debug: str | None = None) -> ProvidersResponse:
+    """The registry in insertion order, secrets masked; ``?debug=1`` adds stats."""
+    return await services.list_providers(debug=is_on(debug))
+
+
+@post("/api/providers", status_code=200)
+async def save_provider(request: Request[Any, Any, Any], services: Services) -> ProviderSaved:
+    """Insert or replace a provider record; durable when this answers 2xx."""
+    return await services.save_provider(await json_object(request))
+
+
+@delete("/api/providers/{provider_id:str}", status_code=200)
+async def delete_provider(provider_id: str, services: Services, debug: str | None = None) -> ProviderDeleted:
+    """Remove a provider; 404 ``provider not found`` for an unknown id."""
+    return await services.delete_provider(provider_id, debug=is_on(debug))
+
+
+provider_routes: list[HTTPRouteHandler] = [list_providers, save_provider, delete_provider]

@@ -1,0 +1,151 @@
+"""Use cases: await the ports, call the domain, return response Structs. Knows nothing of Litestar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from computeadvisor.app.schemas import (
+    AdviseDebug,
+    AdviseResponse,
+    AdvisorDebug,
+    CostsDebug,
+    CostsResponse,
+    Feature,
+    ProviderDeleted,
+    ProviderSaved,
+    ProvidersResponse,
+)
+from computeadvisor.domain import advisor, costs
+from computeadvisor.domain.hardware import SystemSample
+from computeadvisor.domain.policy import select_gpu
+from computeadvisor.domain.providers import masked, remote_candidates, seeds_from_documents, validate_provider
+from computeadvisor.domain.values import debug_from_body
+from computeadvisor.ports import FeatureFlags, JobStore, MetricsSource, ProviderRegistry, SettingsStore
+
+
+class Adapters(msgspec.Struct, frozen=True, kw_only=True):
+    """One adapter per port: what the composition root hands to the services."""
+
+    registry: ProviderRegistry
+    flags: FeatureFlags
+    metrics: MetricsSource
+    jobs: JobStore
+    settings: SettingsStore
+
+
+class Services:
+    """The service's use cases over one set of adapters (one registry instance serves every route)."""
+
+    def __init__(self, adapters: Adapters) -> None:
+        self.adapters = adapters
+        self.sample = SystemSample()
+
+    def feature(self) -> Feature:
+        """The flag as the files say for this request."""
+        return Feature(enabled=self.adapters.flags.enabled())
+
+    async def start(self, sample: SystemSample) -> list[str]:
+        """Open the registry, take the first hardware sample and add seeds; returns seeding warnings."""
+        self.sample = sample
+        await self.adapters.registry.open()
+        seeds, warnings = seeds_from_documents(self.adapters.flags.seed_documents())
+        await self.adapters.registry.add_seeds(seeds)
+        return warnings
+
+    # -- providers (§2) ------------------------------------------------------------------------------------
+
+    async def list_providers(self, *, debug: bool) -> ProvidersResponse:
+        registry = self.adapters.registry
+        records = await registry.records()
+        return ProvidersResponse(
+            providers=[masked(r) for r in records],
+            feature=self.feature(),
+            stats=await registry.stats() if debug else UNSET,
+        )
+
+    async def save_provider(self, body: dict[str, Any]) -> ProviderSaved:
+        record = validate_provider(body)
+        registry = self.adapters.registry
+        stored = await registry.upsert(record)
+        return ProviderSaved(
+            ok=True,
+            provider=masked(stored),
+            feature=self.feature(),
+            stats=await registry.stats() if debug_from_body(body) else UNSET,
+        )
+
+    async def delete_provider(self, provider_id: str, *, debug: bool) -> ProviderDeleted:
+        registry = self.adapters.registry
+        await registry.delete(provider_id)
+        return ProviderDeleted(ok=True, feature=self.feature(), stats=await registry.stats() if debug else UNSET)
+
+    # -- advisor (§3) --------------------------------------------------------------------------------------
+
+    async def advise(self, body: dict[str, Any]) -> AdviseResponse:
+        request = advisor.parse_advise_request(body)
+        feature = self.feature()
+        flag = feature.enabled
+        sample = self.sample
+        policy = await self.adapters.settings.get_policy()
+        counts = await self.adapters.jobs.counts()
+        providers = await self.adapters.registry.records()
+        remote_ids = remote_candidates(providers)
+        selected = select_gpu(policy, sample.gpus)
+        derived = advisor.AdvisorContext(
+            has_gpu=bool(sample.gpus),
+            local_queue_depth=counts.queues.local,
+            remote_available=flag and bool(remote_ids),
+            remote_queue_depth=counts.queues.remote,
+            local_vram_gb=round((selected.mem_total or 0) / 1024, 2) if selected else 0.0,
+        )
+        context, full_context = advisor.merge_context(derived, request.override, feature_enabled=flag)
+        advice = advisor.advise(
+            request.job,
+            context,
+            allow_remote=request.allow_remote,
+            feature_enabled=flag,
+            policy=policy,
+            gpus=sample.gpus,
+            remote_provider_ids=remote_ids,
+        )
+        debug: AdviseDebug | UnsetType = UNSET
+        if request.debug:
+            debug = AdviseDebug(
+                advisor=AdvisorDebug(
+                    job=advice.job, context=full_context, decision=advice.raw, thresholds=advisor.THRESHOLDS
+                ),
+                metrics=sample,
+                registry=await self.adapters.registry.stats(),
+                scheduler=counts,
+                allow_remote=request.allow_remote and flag,
+                policy=policy,
+            )
+        return AdviseResponse(
+            decision=advice.decision,
+            reason=advice.reason,
+            target=advice.target,
+            device=advice.device,
+            context=advice.context,
+            remote_allowed=advice.remote_allowed,
+            feature=feature,
+            debug=debug,
+        )
+
+    # -- costs (§4) ----------------------------------------------------------------------------------------
+
+    async def costs(self, body: dict[str, Any]) -> CostsResponse:
+        inputs = costs.resolve_cost_inputs(costs.build_cost_spec(body))
+        registry = self.adapters.registry
+        provider = await registry.get(inputs.provider_id) if inputs.provider_id else None
+        feature = self.feature()
+        debug: CostsDebug | UnsetType = UNSET
+        if debug_from_body(body):
+            debug = CostsDebug(registry=await registry.stats(), providers=[masked(p) for p in await registry.records()])
+        return CostsResponse(
+            estimate=costs.preview_cost(inputs, provider, feature_enabled=feature.enabled),
+            feature=feature,
+            debug=debug,
+        )

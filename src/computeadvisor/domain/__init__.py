@@ -1,0 +1,75 @@
+"""The pure core of computeadvisor: plain values in, plain values out, no I/O.
+
+>>> from computeadvisor.domain import AdvisorContext, CostInputs, GpuPolicy, advise, preview_cost
+>>> advice = advise({"width": 2048, "height": 1152}, AdvisorContext(has_gpu=True),
+...                 allow_remote=False, feature_enabled=False, policy=GpuPolicy(), gpus=[])
+>>> advice.decision, advice.reason
+('gpu', 'local GPU available and queue is light')
+>>> preview_cost(CostInputs(queue="remote", provider_id=None, duration_sec=270), None,
+...              feature_enabled=True).estimate
+0.225
+"""
+
+from computeadvisor.domain.advisor import (
+    THRESHOLDS,
+    Advice,
+    AdviseRequest,
+    AdvisorContext,
+    Thresholds,
+    advise,
+    merge_context,
+    parse_advise_request,
+)
+from computeadvisor.domain.costs import (
+    CostInputs,
+    CostParts,
+    CostPreview,
+    build_cost_spec,
+    cost_parts,
+    preview_cost,
+    resolve_cost_inputs,
+)
+from computeadvisor.domain.errors import (
+    ComputeAdvisorError,
+    Conflict,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    StorageError,
+)
+from computeadvisor.domain.hardware import GpuInfo, SystemSample
+from computeadvisor.domain.policy import GpuPolicy, pins_cpu, select_gpu
+from computeadvisor.domain.providers import ProviderRecord, RegistryStats, masked, validate_provider
+
+__all__ = [
+    "THRESHOLDS",
+    "Advice",
+    "AdviseRequest",
+    "AdvisorContext",
+    "ComputeAdvisorError",
+    "Conflict",
+    "CostInputs",
+    "CostParts",
+    "CostPreview",
+    "FieldError",
+    "GpuInfo",
+    "GpuPolicy",
+    "InvalidInput",
+    "NotFound",
+    "ProviderRecord",
+    "RegistryStats",
+    "StorageError",
+    "SystemSample",
+    "Thresholds",
+    "advise",
+    "build_cost_spec",
+    "cost_parts",
+    "masked",
+    "merge_context",
+    "parse_advise_request",
+    "pins_cpu",
+    "preview_cost",
+    "resolve_cost_inputs",
+    "select_gpu",
+    "validate_provider",
+]

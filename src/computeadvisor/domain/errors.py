@@ -1,0 +1,47 @@
+"""The one error tree of computeadvisor.
+
+Every failure the domain, the ports and the adapters report is one of these; only ``app/errors.py`` turns them
+into HTTP statuses::
+
+    ComputeAdvisorError
+     ├── InvalidInput           bad input from a client (a field of the wrong type, format or range)
+     │    └── FieldError        ... naming the field's path (``meta.cost_per_minute``, ``context.has_gpu``)
+     ├── NotFound               an unknown provider or job id
+     ├── Conflict               a state the operation cannot apply to
+     └── StorageError           a store could not be read or written (the only server-side failure)
+"""
+
+from __future__ import annotations
+
+
+class ComputeAdvisorError(Exception):
+    """Base class of every error computeadvisor raises on purpose."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidInput(ComputeAdvisorError):
+    """The client sent something this operation cannot accept."""
+
+
+class FieldError(InvalidInput):
+    """One named field of the input is missing or has the wrong type, format or range."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class NotFound(ComputeAdvisorError):
+    """The id names nothing that is stored."""
+
+
+class Conflict(ComputeAdvisorError):
+    """The operation is not allowed in the current state."""
+
+
+class StorageError(ComputeAdvisorError):
+    """A store could not be read or written; nothing the client did wrong."""

@@ -1,0 +1,210 @@
+"""Provider records: validation (§2.1, §2.3), secret masking (§2.6), stats and seeds (§2.7)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+
+from computeadvisor.domain.errors import FieldError, InvalidInput
+from computeadvisor.domain.values import as_number, plainly_truthy
+
+STORAGE_PATH = "config/compute_providers.json"
+MASK = "***"
+RATE_KEYS = (
+    "cost_per_minute",
+    "egress_cost_per_gb",
+    "ingress_cost_per_gb",
+    "vram_cost_per_gb_minute",
+    "default_vram_gb",
+)
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+_SCHEMES = frozenset({"http", "https", "stub", "memory"})
+_SECRET_PARTS = ("api_key", "apikey", "token", "secret", "password", "passwd")
+
+
+class ProviderRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One stored provider: exactly ``{id, kind, base, meta}``."""
+
+    id: str
+    kind: str = "custom"
+    base: str = ""
+    meta: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class RegistryStats(msgspec.Struct, frozen=True, kw_only=True):
+    """The debug stats object of §2.1."""
+
+    total: int
+    by_kind: dict[str, int]
+    storage_path: str = STORAGE_PATH
+    persisted: bool
+
+
+def validate_provider(body: Mapping[str, Any]) -> ProviderRecord:
+    """Build a record from a POST body or a seed, in the validation order of §2.3."""
+    raw_id = body.get("id")
+    if not plainly_truthy(raw_id):
+        raise InvalidInput("missing provider id")
+    if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
+        raise FieldError("id", "must be a string or an integer")
+    provider_id = str(raw_id).strip()
+    if not provider_id:
+        raise InvalidInput("provider id missing")
+    if not _ID.fullmatch(provider_id):
+        raise FieldError("id", "must match [A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+
+    kind = body.get("kind")
+    if kind is not None and not isinstance(kind, str):
+        raise FieldError("kind", "must be a string")
+    kind = (kind or "").strip() or "custom"
+
+    base = _validate_base(body)
+
+    meta = body.get("meta")
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise FieldError("meta", "must be an object")
+    for key in RATE_KEYS:
+        value = meta.get(key)
+        if value is None:
+            continue
+        number = as_number(value)
+        if number is None:
+            raise FieldError(f"meta.{key}", "must be a finite number or numeric string")
+        if number < 0:
+            raise FieldError(f"meta.{key}", "must be >= 0")
+    return ProviderRecord(id=provider_id, kind=kind, base=base, meta=dict(meta))
+
+
+def _validate_base(body: Mapping[str, Any]) -> str:
+    for field in ("base", "base_url", "endpoint"):
+        value = body.get(field)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str):
+            raise FieldError(field, "must be a string")
+        base = value.strip()
+        if not base:
+            continue
+        try:
+            parts = urlsplit(base)
+        except ValueError as exc:
+            raise FieldError(field, f"is not a valid URL ({exc})") from None
+        scheme = parts.scheme.lower()
+        if scheme not in _SCHEMES:
+            raise FieldError(field, "must be a URL with scheme http, https, stub or memory")
+        if scheme in ("http", "https") and not parts.hostname:
+            raise FieldError(field, "an http(s) URL needs a host")
+        return base
+    return ""
+
+
+def record_from_stored(entry: Any) -> ProviderRecord | None:
+    """Leniently load a stored entry (§2.5): anything with a non-empty id, so an existing file loses nothing."""
+    if not isinstance(entry, dict):
+        return None
+    raw_id = entry.get("id")
+    if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
+        return None
+    provider_id = str(raw_id).strip()
+    if not provider_id:
+        return None
+    kind = entry.get("kind")
+    base = entry.get("base")
+    meta = entry.get("meta")
+    return ProviderRecord(
+        id=provider_id,
+        kind=kind if isinstance(kind, str) and kind else "custom",
+        base=base if isinstance(base, str) else "",
+        meta=meta if isinstance(meta, dict) else {},
+    )
+
+
+def is_secret_key(name: str) -> bool:
+    """Whether a meta key holds a secret (§2.6); ``author`` is not one, ``auth_header`` is."""
+    lowered = name.lower()
+    return (
+        any(part in lowered for part in _SECRET_PARTS)
+        or lowered in ("auth", "authorization")
+        or lowered.startswith("auth_")
+    )
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: MASK if is_secret_key(str(k)) else _mask(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    return value
+
+
+def masked(record: ProviderRecord) -> ProviderRecord:
+    """The record with every secret meta value, at any depth, shown as ``***``."""
+    return msgspec.structs.replace(record, meta=_mask(record.meta))
+
+
+def _restore(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for key, value in new.items():
+        previous = old.get(key)
+        if value == MASK and is_secret_key(str(key)) and key in old:
+            merged[key] = previous
+        elif isinstance(value, dict) and isinstance(previous, dict):
+            merged[key] = _restore(value, previous)
+        else:
+            merged[key] = value
+    return merged
+
+
+def keep_stored_secrets(new: ProviderRecord, old: ProviderRecord | None) -> ProviderRecord:
+    """A secret sent back as exactly ``***`` keeps the stored value (§2.6 round trips)."""
+    if old is None:
+        return new
+    return msgspec.structs.replace(new, meta=_restore(new.meta, old.meta))
+
+
+def registry_stats(records: Iterable[ProviderRecord], *, persisted: bool) -> RegistryStats:
+    """Count records by lower-cased kind (an empty kind counts as ``custom``)."""
+    by_kind: dict[str, int] = {}
+    total = 0
+    for record in records:
+        kind = (record.kind or "custom").lower()
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+        total += 1
+    return RegistryStats(total=total, by_kind=by_kind, persisted=persisted)
+
+
+def seeds_from_documents(documents: Iterable[tuple[str, Any]]) -> tuple[list[ProviderRecord], list[str]]:
+    """Seeds from ``(name, parsed document)`` pairs in precedence order; returns (seeds, warnings) (§2.7)."""
+    seeds: dict[str, ProviderRecord] = {}
+    warnings: list[str] = []
+    for name, document in documents:
+        if not isinstance(document, dict):
+            continue
+        features = document.get("features")
+        if isinstance(features, dict) and features and not plainly_truthy(features.get("enable_compute", True)):
+            continue
+        entries = document.get("providers")
+        if not isinstance(entries, list):
+            continue
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                warnings.append(f"{name}: providers[{index}] is not an object; skipped")
+                continue
+            try:
+                record = validate_provider(entry)
+            except InvalidInput as exc:
+                warnings.append(f"{name}: providers[{index}] is invalid ({exc.detail}); skipped")
+                continue
+            seeds.setdefault(record.id, record)
+    return list(seeds.values()), warnings
+
+
+def remote_candidates(records: Iterable[ProviderRecord], unhealthy: frozenset[str] = frozenset()) -> list[str]:
+    """Ids that count toward ``remote_available`` (§3.2): kind not ``local``, last health not failed."""
+    return [r.id for r in records if r.kind.lower() != "local" and r.id not in unhealthy]

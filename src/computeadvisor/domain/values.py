@@ -1,0 +1,82 @@
+"""Reading loosely typed JSON values the way the contract (§0.1, §0.4) defines it."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from computeadvisor.domain.errors import FieldError
+
+_NUMERIC = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_INTEGER = re.compile(r"[+-]?\d+")
+_ON_WORDS = frozenset({"1", "true", "yes", "on", "debug"})
+
+
+def is_on(value: Any) -> bool:
+    """Debug truthiness (§0.4): true, a non-zero number, or one of 1/true/yes/on/debug as a string."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0 and not (isinstance(value, float) and math.isnan(value))
+    if isinstance(value, str):
+        return value.strip().lower() in _ON_WORDS
+    return False
+
+
+def plainly_truthy(value: Any) -> bool:
+    """Plain truthiness (§0.1): false for null, false, 0, 0.0, "", [] and {}; true otherwise."""
+    return bool(value)
+
+
+def debug_from_body(body: Mapping[str, Any]) -> bool:
+    """Body ``debug``, or ``verbose`` when ``debug`` is plainly falsy (§0.4)."""
+    value = body.get("debug")
+    if not plainly_truthy(value):
+        value = body.get("verbose")
+    return is_on(value)
+
+
+def as_number(value: Any) -> float | None:
+    """A finite number from a JSON number or numeric string; None for anything else (never raises)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond float range is not a usable number
+            return None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, str):
+        text = value.strip()
+        if _NUMERIC.fullmatch(text):
+            number = float(text)
+            return number if math.isfinite(number) else None
+    return None
+
+
+def non_negative_number(value: Any, field: str) -> float:
+    """A finite number >= 0 from a JSON number or numeric string; FieldError naming ``field`` otherwise."""
+    number = as_number(value)
+    if number is None:
+        raise FieldError(field, "must be a finite number or numeric string")
+    if number < 0:
+        raise FieldError(field, "must be >= 0")
+    return number
+
+
+def as_int_loose(value: Any) -> int | None:
+    """An integer from a JSON integer, a float truncated toward zero, or a string of sign and digits."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) else None
+    if isinstance(value, str):
+        text = value.strip()
+        if _INTEGER.fullmatch(text):
+            return int(text)
+    return None

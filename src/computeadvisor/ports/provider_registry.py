@@ -1,0 +1,77 @@
+"""ProviderRegistry: the persisted registry of compute providers (§2)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from computeadvisor.domain.providers import ProviderRecord, RegistryStats
+
+
+class ProviderRegistry(Protocol):
+    """Stores provider records in insertion order, durably, shared with other processes on the same store."""
+
+    async def open(self) -> None:
+        """Load the store; a corrupt store is moved aside and reported, and the registry starts empty.
+
+        Raises:
+            StorageError: the store exists but cannot be read at all.
+        """
+        ...
+
+    async def records(self) -> list[ProviderRecord]:
+        """All records, unmasked, in insertion order, including changes made by other processes.
+
+        Returns:
+            The records as stored.
+        """
+        ...
+
+    async def get(self, provider_id: str) -> ProviderRecord | None:
+        """The record with exactly this id.
+
+        Returns:
+            The stored record, or None when no record has this id.
+        """
+        ...
+
+    async def upsert(self, record: ProviderRecord) -> ProviderRecord:
+        """Insert or replace a record (a replaced record keeps its position); durable when it returns.
+
+        A secret meta value given as exactly ``***`` keeps the stored value (§2.6).
+
+        Returns:
+            The record as now stored.
+
+        Raises:
+            StorageError: the change could not be saved; the registry is unchanged.
+        """
+        ...
+
+    async def delete(self, provider_id: str) -> None:
+        """Remove a record; durable when it returns. A deleted seed is remembered so it does not return.
+
+        Raises:
+            NotFound: no record has this id.
+            StorageError: the change could not be saved; the registry is unchanged.
+        """
+        ...
+
+    async def stats(self) -> RegistryStats:
+        """Counts by kind, the storage path and whether the store exists (§2.1).
+
+        Returns:
+            The stats object.
+        """
+        ...
+
+    async def add_seeds(self, seeds: Sequence[ProviderRecord]) -> list[str]:
+        """Add each seed whose id is neither stored nor a remembered deleted seed (§2.7).
+
+        Returns:
+            The ids that were added.
+
+        Raises:
+            StorageError: the additions could not be saved.
+        """
+        ...
