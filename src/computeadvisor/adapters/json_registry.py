@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,6 +24,7 @@ from computeadvisor.domain.providers import STORAGE_PATH, ProviderRecord, Regist
 from computeadvisor.ports.provider_registry import ProviderRegistry
 
 T = TypeVar("T")
+log = logging.getLogger("computeadvisor.registry")
 
 
 class JsonFileRegistry(ProviderRegistry):
@@ -75,8 +77,10 @@ class JsonFileRegistry(ProviderRegistry):
                 return
             try:
                 doc = self._read_file()
-            except reg.CorruptDocument:
-                return  # another writer's garbage: keep serving the last good state; the next write moves it aside
+            except (reg.CorruptDocument, StorageError) as exc:
+                # Keep serving the last good state; the next write under the lock deals with the file.
+                log.warning("provider registry %s not reloaded: %s", self._path, exc)
+                return
             self._doc, self._signature = doc, signature
 
     async def _fresh(self) -> reg.RegistryDocument:

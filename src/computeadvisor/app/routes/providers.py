@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, delete, get, post
+from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath, FromQuery
 
 from computeadvisor.app.body import json_object
 from computeadvisor.app.schemas import ProviderDeleted, ProviderSaved, ProvidersResponse
@@ -14,19 +16,21 @@ from computeadvisor.domain.values import is_on
 
 
 @get("/api/providers")
-async def list_providers(services: Services, debug: str | None = None) -> ProvidersResponse:
+async def list_providers(services: NamedDependency[Services], debug: FromQuery[str | None] = None) -> ProvidersResponse:
     """The registry in insertion order, secrets masked; ``?debug=1`` adds stats."""
     return await services.list_providers(debug=is_on(debug))
 
 
 @post("/api/providers", status_code=200)
-async def save_provider(request: Request[Any, Any, Any], services: Services) -> ProviderSaved:
+async def save_provider(request: Request[Any, Any, Any], services: NamedDependency[Services]) -> ProviderSaved:
     """Insert or replace a provider record; durable when this answers 2xx."""
     return await services.save_provider(await json_object(request))
 
 
 @delete("/api/providers/{provider_id:str}", status_code=200)
-async def delete_provider(provider_id: str, services: Services, debug: str | None = None) -> ProviderDeleted:
+async def delete_provider(
+    provider_id: FromPath[str], services: NamedDependency[Services], debug: FromQuery[str | None] = None
+) -> ProviderDeleted:
     """Remove a provider; 404 ``provider not found`` for an unknown id."""
     return await services.delete_provider(provider_id, debug=is_on(debug))
 

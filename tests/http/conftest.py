@@ -1,0 +1,75 @@
+"""HTTP tests: Litestar's test client over ``create_app`` with in-memory adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+
+import pytest
+from litestar.testing import TestClient
+
+from computeadvisor.adapters.memory import (
+    MemoryJobStore,
+    MemoryRegistry,
+    MemorySettings,
+    StaticFlags,
+    StaticMetrics,
+)
+from computeadvisor.app.asgi import create_app
+from computeadvisor.app.services import Adapters
+from computeadvisor.domain.hardware import GpuInfo, SystemSample
+from computeadvisor.domain.jobs import JobCounts
+from computeadvisor.domain.policy import GpuPolicy
+from computeadvisor.domain.providers import ProviderRecord
+
+ClientFactory = Callable[..., TestClient]  # type: ignore[type-arg]
+
+RUNPOD_DEV = ProviderRecord(
+    id="runpod-dev",
+    kind="runpod",
+    base="https://api.runpod.io/v2",
+    meta={
+        "cost_per_minute": 0.12,
+        "egress_cost_per_gb": 0.09,
+        "vram_cost_per_gb_minute": 0.001,
+        "pricing_url": "https://runpod.io/pricing",
+    },
+)
+RTX_4090 = GpuInfo(id=0, name="NVIDIA GeForce RTX 4090", mem_total=24564, mem_used=1024, mem_free=23540)
+
+
+@pytest.fixture
+def make_client() -> Iterator[ClientFactory]:
+    """Build a started client; keyword arguments choose flag, providers, GPUs, policy and queue counts."""
+    clients: list[TestClient] = []  # type: ignore[type-arg]
+
+    def factory(
+        *,
+        flag: bool = False,
+        providers: Sequence[ProviderRecord] = (),
+        gpus: Sequence[GpuInfo] = (),
+        policy: GpuPolicy | None = None,
+        counts: JobCounts | None = None,
+        flags: StaticFlags | None = None,
+    ) -> TestClient:  # type: ignore[type-arg]
+        sample = SystemSample(ok=True, gpus=list(gpus), first_gpu=gpus[0] if gpus else None, source="nvml")
+        adapters = Adapters(
+            registry=MemoryRegistry(providers),
+            flags=flags or StaticFlags(enabled=flag),
+            metrics=StaticMetrics(sample),
+            jobs=MemoryJobStore(counts),
+            settings=MemorySettings(policy),
+        )
+        client = TestClient(create_app(adapters=adapters))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(make_client: ClientFactory) -> TestClient:  # type: ignore[type-arg]
+    """A GPU-less host, flag off, empty registry."""
+    return make_client()
