@@ -16,6 +16,7 @@ from computeadvisor.adapters.memory import (
 )
 from computeadvisor.app.asgi import create_app
 from computeadvisor.app.services import Adapters
+from computeadvisor.config import Config
 from computeadvisor.domain.hardware import GpuInfo, SystemSample
 from computeadvisor.domain.jobs import JobCounts
 from computeadvisor.domain.policy import GpuPolicy
@@ -50,6 +51,7 @@ def make_client() -> Iterator[ClientFactory]:
         policy: GpuPolicy | None = None,
         counts: JobCounts | None = None,
         flags: StaticFlags | None = None,
+        token: str | None = None,
     ) -> TestClient:  # type: ignore[type-arg]
         sample = SystemSample(ok=True, gpus=list(gpus), first_gpu=gpus[0] if gpus else None, source="nvml")
         adapters = Adapters(
@@ -59,7 +61,7 @@ def make_client() -> Iterator[ClientFactory]:
             jobs=MemoryJobStore(counts),
             settings=MemorySettings(policy),
         )
-        client = TestClient(create_app(adapters=adapters))
+        client = TestClient(create_app(Config(token=token), adapters=adapters))
         client.__enter__()
         clients.append(client)
         return client

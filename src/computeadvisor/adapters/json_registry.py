@@ -91,6 +91,9 @@ class JsonFileRegistry(ProviderRegistry):
     async def open(self) -> None:
         def load() -> None:
             with exclusive_lock(self._lock_path), self._mutex:
+                # Under the lock no writer is mid-write, so any temp file left is from a killed process.
+                for stale in self._path.parent.glob(f".{self._path.name}.*.tmp"):
+                    stale.unlink(missing_ok=True)
                 self._doc = self._load_or_move_aside()
                 self._signature = file_signature(self._path)
 

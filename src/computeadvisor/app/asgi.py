@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import anyio.to_thread
+import anyio
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -17,6 +17,8 @@ from computeadvisor import __version__
 from computeadvisor.app.bootstrap import build_adapters
 from computeadvisor.app.errors import domain_error_handler, http_error_handler, unexpected_error_handler
 from computeadvisor.app.routes import compute_routes, provider_routes
+from computeadvisor.app.sampler import Sampler
+from computeadvisor.app.security import AUTH_STATE_KEY, require_token_for_debug_query
 from computeadvisor.app.services import Adapters, Services
 from computeadvisor.config import Config, load_config
 from computeadvisor.domain.errors import ComputeAdvisorError
@@ -29,12 +31,17 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
     config = config or load_config()
     services = Services(adapters or build_adapters(config))
 
+    sampler = Sampler(services.adapters.metrics, config.sampler_interval, services.publish_sample)
+
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        sample = await anyio.to_thread.run_sync(services.adapters.metrics.sample)
-        for warning in await services.start(sample):
+        await sampler.sample_once()  # the first sample exists before the server accepts requests
+        for warning in await services.start():
             log.warning("provider seed: %s", warning)
-        yield
+        async with anyio.create_task_group() as background:
+            background.start_soon(sampler.run)
+            yield
+            background.cancel_scope.cancel()
 
     def provide_services() -> Services:
         return services
@@ -48,7 +55,8 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
             Exception: unexpected_error_handler,
         },
         request_max_body_size=config.max_body_bytes,
-        state=State({"services": services}),
+        guards=[require_token_for_debug_query],
+        state=State({"services": services, AUTH_STATE_KEY: config.token}),
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(title="computeadvisor", version=__version__),
         debug=False,

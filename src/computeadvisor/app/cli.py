@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import sys
+from typing import Any
 
 import click
 
 from computeadvisor import __version__
-from computeadvisor.config import load_config
+from computeadvisor.config import ConfigError, load_config
 
 
 @click.group()
@@ -17,17 +19,29 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--root", type=click.Path(file_okay=False), help="State root directory (default: current directory).")
-@click.option("--host", help="Bind address (default 127.0.0.1).")
-@click.option("--port", type=click.IntRange(0, 65535), help="Port (default 8001).")
+@click.option("--root", type=click.Path(file_okay=False), help="State root directory [default: current directory].")
+@click.option("--host", help="Bind address [default: 127.0.0.1].")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port [default: 8001].")
+@click.option("--token", help="Bearer token for mutating, probing and debug requests (required off loopback).")
+@click.option("--deny-private-health/--allow-private-health", default=None, help="Health probes refuse LAN/loopback.")
+@click.option("--sampler-interval", type=float, help="Seconds between hardware samples [default: 1.0].")
+@click.option("--attempt-cap", type=int, help="Claims before an expired lease fails the job [default: 3].")
+@click.option("--retention", type=int, help="Finished jobs kept [default: 10000].")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Optional TOML config file.")
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
-def serve(root: str | None, host: str | None, port: int | None, log_level: str) -> None:
+def serve(config_file: str | None, log_level: str, **flags: Any) -> None:
     """Run the HTTP service."""
     import uvicorn
 
     from computeadvisor.app.asgi import create_app
 
-    config = load_config(root=root, host=host, port=port)
+    try:
+        config = load_config(flags, config_file=config_file)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    if not config.binds_loopback_only and config.token is None:
+        click.echo(f"refusing to bind {config.host}: a token is required for a non-loopback address", err=True)
+        sys.exit(2)
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     uvicorn.run(
         create_app(config),

@@ -47,9 +47,12 @@ class Services:
         """The flag as the files say for this request."""
         return Feature(enabled=self.adapters.flags.enabled())
 
-    async def start(self, sample: SystemSample) -> list[str]:
-        """Open the registry, take the first hardware sample and add seeds; returns seeding warnings."""
+    def publish_sample(self, sample: SystemSample) -> None:
+        """Replace the hardware snapshot that handlers read (called by the sampler)."""
         self.sample = sample
+
+    async def start(self) -> list[str]:
+        """Open the registry and add seeds; returns seeding warnings."""
         await self.adapters.registry.open()
         seeds, warnings = seeds_from_documents(self.adapters.flags.seed_documents())
         await self.adapters.registry.add_seeds(seeds)

@@ -1,10 +1,17 @@
-"""Process configuration: where state lives and how the service binds. Not the user's settings."""
+"""Process configuration: where state lives, how the service binds, and its operational limits.
+
+Not the user's settings (those live behind ``SettingsStore``). One loader merges, in rising precedence: the
+defaults, an optional TOML file, ``COMPUTEADVISOR_<NAME>`` environment variables, and command-line flags.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import tomllib
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -12,37 +19,81 @@ ENV_PREFIX = "COMPUTEADVISOR_"
 MAX_BODY_BYTES = 1024 * 1024
 
 
-class Config(msgspec.Struct, frozen=True, kw_only=True):
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message says which setting and why."""
+
+
+class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Everything the composition root needs to build the service."""
 
     root: str = "."
     host: str = "127.0.0.1"
     port: int = 8001
+    token: str | None = None
+    deny_private_health: bool = False
+    health_timeout: float = 5.0
+    sampler_interval: float = 1.0
+    attempt_cap: int = 3
+    retention: int = 10_000
     max_body_bytes: int = MAX_BODY_BYTES
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
-            raise ValueError(f"port {self.port} is not in 0..65535")
+            raise ConfigError(f"port: {self.port} is not in 0..65535")
+        if self.sampler_interval <= 0 or self.health_timeout <= 0:
+            raise ConfigError("sampler_interval and health_timeout must be > 0 seconds")
+        if self.attempt_cap < 1 or self.retention < 0:
+            raise ConfigError("attempt_cap must be >= 1 and retention >= 0")
 
     @property
     def root_path(self) -> Path:
         """The state root as an absolute path."""
         return Path(self.root).resolve()
 
+    @property
+    def binds_loopback_only(self) -> bool:
+        """Whether ``host`` is a loopback address (or ``localhost``)."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+FIELDS = tuple(Config.__struct_fields__)
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    return {name: environ[ENV_PREFIX + name.upper()] for name in FIELDS if ENV_PREFIX + name.upper() in environ}
+
+
+def _from_file(path: str) -> dict[str, Any]:
+    try:
+        with Path(path).open("rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"config file {path}: {exc}") from exc
+    return dict(data.get("computeadvisor", data))
+
 
 def load_config(
+    flags: Mapping[str, Any] | None = None,
     *,
-    root: str | None = None,
-    host: str | None = None,
-    port: int | None = None,
+    config_file: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Config:
-    """Flags win over ``COMPUTEADVISOR_ROOT|HOST|PORT`` environment variables, which win over defaults."""
+    """Merge defaults < TOML file < environment < flags (``None`` flags are ignored) into a Config."""
     env = os.environ if environ is None else environ
-    defaults = Config()
-    env_port = env.get(f"{ENV_PREFIX}PORT")
-    return Config(
-        root=root or env.get(f"{ENV_PREFIX}ROOT") or defaults.root,
-        host=host or env.get(f"{ENV_PREFIX}HOST") or defaults.host,
-        port=port if port is not None else int(env_port) if env_port else defaults.port,
-    )
+    merged: dict[str, Any] = {}
+    file_path = config_file or env.get(ENV_PREFIX + "CONFIG")
+    if file_path:
+        merged.update(_from_file(file_path))
+    merged.update(_from_environment(env))
+    merged.update({k: v for k, v in (flags or {}).items() if v is not None})
+    if merged.get("token") == "":
+        merged["token"] = None
+    try:
+        return msgspec.convert(merged, Config, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(str(exc)) from None

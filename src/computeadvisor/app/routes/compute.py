@@ -10,19 +10,25 @@ from litestar.handlers import HTTPRouteHandler
 
 from computeadvisor.app.body import json_object
 from computeadvisor.app.schemas import AdviseResponse, CostsResponse
+from computeadvisor.app.security import require_token_for_debug_body
 from computeadvisor.app.services import Services
+from computeadvisor.domain.values import debug_from_body
 
 
 @post("/api/compute/advise", status_code=200)
 async def advise(request: Request[Any, Any, Any], services: NamedDependency[Services]) -> AdviseResponse:
     """Where a job should run (cpu, gpu or remote) and why."""
-    return await services.advise(await json_object(request))
+    body = await json_object(request)
+    require_token_for_debug_body(request, debug_from_body(body))
+    return await services.advise(body)
 
 
 @post("/api/compute/costs", status_code=200)
 async def costs(request: Request[Any, Any, Any], services: NamedDependency[Services]) -> CostsResponse:
     """What a job would cost on a provider; never bills."""
-    return await services.costs(await json_object(request))
+    body = await json_object(request)
+    require_token_for_debug_body(request, debug_from_body(body))
+    return await services.costs(body)
 
 
 compute_routes: list[HTTPRouteHandler] = [advise, costs]

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery
 
 from computeadvisor.app.body import json_object
 from computeadvisor.app.schemas import ProviderDeleted, ProviderSaved, ProvidersResponse
+from computeadvisor.app.security import require_token
 from computeadvisor.app.services import Services
 from computeadvisor.domain.values import is_on
 
@@ -21,13 +22,13 @@ async def list_providers(services: NamedDependency[Services], debug: FromQuery[s
     return await services.list_providers(debug=is_on(debug))
 
 
-@post("/api/providers", status_code=200)
+@post("/api/providers", status_code=200, guards=[require_token])
 async def save_provider(request: Request[Any, Any, Any], services: NamedDependency[Services]) -> ProviderSaved:
     """Insert or replace a provider record; durable when this answers 2xx."""
     return await services.save_provider(await json_object(request))
 
 
-@delete("/api/providers/{provider_id:str}", status_code=200)
+@delete("/api/providers/{provider_id:str}", status_code=200, guards=[require_token])
 async def delete_provider(
     provider_id: FromPath[str], services: NamedDependency[Services], debug: FromQuery[str | None] = None
 ) -> ProviderDeleted:

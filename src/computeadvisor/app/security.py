@@ -1,0 +1,44 @@
+"""Bearer-token checks (§7): mutating and outbound-probing routes always, any request only when debug is on."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers.base import BaseRouteHandler
+
+from computeadvisor.domain.values import is_on
+
+AUTH_STATE_KEY = "auth_token"
+
+
+def _token_ok(authorization: str | None, token: str) -> bool:
+    scheme, _, value = (authorization or "").partition(" ")
+    # compare_digest keeps the comparison time independent of where the first wrong character is.
+    return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token.encode())
+
+
+def check_token(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Raise 401 (with ``WWW-Authenticate: Bearer``) when a token is configured and the request lacks it."""
+    token: str | None = connection.app.state.get(AUTH_STATE_KEY)
+    if token is not None and not _token_ok(connection.headers.get("authorization"), token):
+        raise NotAuthorizedException(detail="authentication required", headers={"WWW-Authenticate": "Bearer"})
+
+
+def require_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard for routes that always need the token (mutations, outbound probes)."""
+    check_token(connection)
+
+
+def require_token_for_debug_query(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """App-wide guard: ``?debug=<on>`` exposes internals, so it needs the token."""
+    if is_on(connection.query_params.get("debug")):
+        check_token(connection)
+
+
+def require_token_for_debug_body(connection: ASGIConnection[Any, Any, Any, Any], debug: bool) -> None:
+    """For POST routes whose body asks for debug: checked after the body is parsed (§0.3 step 4)."""
+    if debug:
+        check_token(connection)
