@@ -53,3 +53,17 @@ def serve(config_file: str | None, log_level: str, **flags: Any) -> None:
         http="httptools",
         lifespan="on",
     )
+
+
+@main.command()
+@click.option("--base", required=True, help="The server's base URL, e.g. http://127.0.0.1:8001.")
+@click.option("--token", envvar="COMPUTEADVISOR_TOKEN", help="Bearer token, when the server has one.")
+def check(base: str, token: str | None) -> None:
+    """Smoke-test a running server: every route must answer 2xx with the feature object. Exit 0 or 2."""
+    import msgspec
+
+    from computeadvisor.app.check import run_check
+
+    report = run_check(base, token)
+    click.echo(msgspec.json.format(msgspec.json.encode(report), indent=2))
+    sys.exit(0 if report.passed else 2)
