@@ -125,7 +125,7 @@ def test_debug_job_echo(client: TestClient) -> None:  # type: ignore[type-arg]
     assert debug["advisor"]["decision"] == {"choice": "cpu", "reason": "no GPU detected on this host"}
     assert debug["scheduler"] == {"queues": {"local": 0, "remote": 0}, "active": 0, "completed": 0}
     assert debug["allow_remote"] is False
-    assert debug["policy"] == {"mode": "auto", "preferred_id": None, "manual_device": "cpu", "sticky_device": None}
+    assert debug["policy"] == {"mode": "auto", "preferred_id": None, "manual_device": "cpu"}
     assert debug["registry"]["storage_path"] == "config/compute_providers.json"
     assert debug["metrics"]["gpus"] == []
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio
+import anyio.to_thread
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -16,7 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from computeadvisor import __version__
 from computeadvisor.app.bootstrap import build_adapters
 from computeadvisor.app.errors import domain_error_handler, http_error_handler, unexpected_error_handler
-from computeadvisor.app.routes import compute_routes, provider_routes
+from computeadvisor.app.routes import compute_routes, gpu_routes, provider_routes
 from computeadvisor.app.sampler import Sampler
 from computeadvisor.app.security import AUTH_STATE_KEY, require_token_for_debug_query
 from computeadvisor.app.services import Adapters, Services
@@ -35,19 +36,26 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        await sampler.sample_once()  # the first sample exists before the server accepts requests
-        for warning in await services.start():
-            log.warning("provider seed: %s", warning)
-        async with anyio.create_task_group() as background:
-            background.start_soon(sampler.run)
-            yield
-            background.cancel_scope.cancel()
+        adapters = services.adapters
+        await anyio.to_thread.run_sync(adapters.metrics.open)
+        await adapters.settings.open()
+        try:
+            await sampler.sample_once()  # the first sample exists before the server accepts requests
+            for warning in await services.start():
+                log.warning("provider seed: %s", warning)
+            async with anyio.create_task_group() as background:
+                background.start_soon(sampler.run)
+                yield
+                background.cancel_scope.cancel()
+        finally:
+            await adapters.settings.close()
+            await anyio.to_thread.run_sync(adapters.metrics.close)
 
     def provide_services() -> Services:
         return services
 
     return Litestar(
-        route_handlers=[*provider_routes, *compute_routes],
+        route_handlers=[*gpu_routes, *provider_routes, *compute_routes],
         dependencies={"services": Provide(provide_services, sync_to_thread=False, use_cache=True)},
         exception_handlers={
             ComputeAdvisorError: domain_error_handler,

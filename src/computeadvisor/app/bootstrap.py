@@ -2,32 +2,49 @@
 
 from __future__ import annotations
 
+import importlib
+import logging
+from typing import Any
+
 from computeadvisor.adapters.file_flags import FileFeatureFlags
+from computeadvisor.adapters.host_metrics import HostMetrics
 from computeadvisor.adapters.json_registry import JsonFileRegistry
-from computeadvisor.adapters.memory import (
-    MemoryJobStore,
-    MemoryRegistry,
-    MemorySettings,
-    StaticFlags,
-    StaticMetrics,
-)
+from computeadvisor.adapters.memory import MemoryJobStore, MemoryRegistry, MemorySettings, StaticFlags, StaticMetrics
+from computeadvisor.adapters.nvml_metrics import NvmlMetrics
+from computeadvisor.adapters.psutil_metrics import PsutilMetrics
+from computeadvisor.adapters.sqlite_settings import SqliteSettings
 from computeadvisor.app.services import Adapters
 from computeadvisor.config import Config
+
+log = logging.getLogger("computeadvisor")
+
+
+def load_nvml() -> Any | None:
+    """The ``pynvml`` module of nvidia-ml-py, or None when it cannot be imported (the adapter then reports why)."""
+    try:
+        return importlib.import_module("pynvml")
+    except ImportError as exc:
+        log.info("pynvml unavailable: %s", exc)
+        return None
+
+
+def host_metrics(config: Config) -> HostMetrics:
+    """CPU, RAM and disk of the state root's filesystem through psutil, GPUs through NVML."""
+    return HostMetrics(PsutilMetrics(config.root_path), NvmlMetrics(load_nvml()))
 
 
 def build_adapters(config: Config) -> Adapters:
     """The real adapters for a state root.
 
-    The scheduler, the hardware sampler and the settings store still use in-memory stand-ins (zero queues,
-    no GPU, the default policy) until their real adapters exist.
+    The scheduler still uses an in-memory stand-in (zero queues) until its real adapter exists.
     """
     root = config.root_path
     return Adapters(
         registry=JsonFileRegistry(root),
         flags=FileFeatureFlags(root),
-        metrics=StaticMetrics(),
+        metrics=host_metrics(config),
         jobs=MemoryJobStore(),
-        settings=MemorySettings(),
+        settings=SqliteSettings(root),
     )
 
 

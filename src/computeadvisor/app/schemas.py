@@ -9,7 +9,7 @@ from msgspec import UNSET, UnsetType
 
 from computeadvisor.domain.advisor import AdvisorContext, JobEcho, RawDecision, Thresholds
 from computeadvisor.domain.costs import CostPreview
-from computeadvisor.domain.hardware import SystemSample
+from computeadvisor.domain.hardware import Device, SystemSample
 from computeadvisor.domain.jobs import JobCounts
 from computeadvisor.domain.policy import GpuPolicy
 from computeadvisor.domain.providers import ProviderRecord, RegistryStats
@@ -61,7 +61,7 @@ class AdviseDebug(msgspec.Struct, frozen=True, kw_only=True):
     registry: RegistryStats
     scheduler: JobCounts
     allow_remote: bool
-    policy: GpuPolicy
+    policy: PolicyView
 
 
 class AdviseResponse(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -84,3 +84,42 @@ class CostsResponse(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     estimate: CostPreview
     feature: Feature
     debug: CostsDebug | UnsetType = UNSET
+
+
+class PolicyView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """``{mode, preferred_id, manual_device}``, plus ``sticky_device`` once sticky mode recorded one (§1.3)."""
+
+    mode: str
+    preferred_id: str | None
+    manual_device: str
+    sticky_device: str | UnsetType = UNSET
+
+    @classmethod
+    def of(cls, policy: GpuPolicy) -> PolicyView:
+        return cls(
+            mode=policy.mode,
+            preferred_id=policy.preferred_id,
+            manual_device=policy.manual_device,
+            sticky_device=policy.sticky_device if policy.sticky_device is not None else UNSET,
+        )
+
+
+class GpuListResponse(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    devices: list[Device]
+    policy: PolicyView
+    feature: Feature
+    metrics: SystemSample | UnsetType = UNSET
+    raw_devices: list[dict[str, Any]] | UnsetType = UNSET
+
+
+class PolicyResponse(msgspec.Struct, frozen=True, kw_only=True):
+    policy: PolicyView
+    modes: list[str]
+    feature: Feature
+
+
+class PolicySaved(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    policy: PolicyView
+    modes: list[str]
+    feature: Feature

@@ -14,13 +14,17 @@ from computeadvisor.app.schemas import (
     CostsDebug,
     CostsResponse,
     Feature,
+    GpuListResponse,
+    PolicyResponse,
+    PolicySaved,
+    PolicyView,
     ProviderDeleted,
     ProviderSaved,
     ProvidersResponse,
 )
 from computeadvisor.domain import advisor, costs
-from computeadvisor.domain.hardware import SystemSample
-from computeadvisor.domain.policy import select_gpu
+from computeadvisor.domain.hardware import SystemSample, device_entries
+from computeadvisor.domain.policy import MODES, GpuPolicy, apply_policy_update, select_gpu, sticky_choice
 from computeadvisor.domain.providers import masked, remote_candidates, seeds_from_documents, validate_provider
 from computeadvisor.domain.values import debug_from_body
 from computeadvisor.ports import FeatureFlags, JobStore, MetricsSource, ProviderRegistry, SettingsStore
@@ -85,6 +89,35 @@ class Services:
         await registry.delete(provider_id)
         return ProviderDeleted(ok=True, feature=self.feature(), stats=await registry.stats() if debug else UNSET)
 
+    # -- GPU list and policy (§1) -------------------------------------------------------------------------
+
+    async def current_policy(self, sample: SystemSample) -> GpuPolicy:
+        """The stored policy; in sticky mode, first records the sticky device when there is none present (§1.3)."""
+        settings = self.adapters.settings
+        policy = await settings.get_policy()
+        if sticky_choice(policy, sample.gpus)[1] is not None:
+            policy = await settings.update_policy(lambda current: sticky_choice(current, sample.gpus)[1] or current)
+        return policy
+
+    async def gpu_list(self, *, debug: bool) -> GpuListResponse:
+        sample = self.sample
+        return GpuListResponse(
+            devices=device_entries(sample),
+            policy=PolicyView.of(await self.adapters.settings.get_policy()),
+            feature=self.feature(),
+            metrics=sample if debug else UNSET,
+            raw_devices=sample.raw_devices if debug else UNSET,
+        )
+
+    async def gpu_policy(self) -> PolicyResponse:
+        policy = await self.adapters.settings.get_policy()
+        return PolicyResponse(policy=PolicyView.of(policy), modes=list(MODES), feature=self.feature())
+
+    async def save_gpu_policy(self, body: dict[str, Any]) -> PolicySaved:
+        gpus = self.sample.gpus
+        policy = await self.adapters.settings.update_policy(lambda current: apply_policy_update(current, body, gpus))
+        return PolicySaved(ok=True, policy=PolicyView.of(policy), modes=list(MODES), feature=self.feature())
+
     # -- advisor (§3) --------------------------------------------------------------------------------------
 
     async def advise(self, body: dict[str, Any]) -> AdviseResponse:
@@ -92,7 +125,7 @@ class Services:
         feature = self.feature()
         flag = feature.enabled
         sample = self.sample
-        policy = await self.adapters.settings.get_policy()
+        policy = await self.current_policy(sample)
         counts = await self.adapters.jobs.counts()
         providers = await self.adapters.registry.records()
         remote_ids = remote_candidates(providers)
@@ -124,7 +157,7 @@ class Services:
                 registry=await self.adapters.registry.stats(),
                 scheduler=counts,
                 allow_remote=request.allow_remote and flag,
-                policy=policy,
+                policy=PolicyView.of(policy),
             )
         return AdviseResponse(
             decision=advice.decision,

@@ -1,6 +1,7 @@
 """Thin HTTP handlers: decode, call a service, return its Struct."""
 
 from computeadvisor.app.routes.compute import compute_routes
+from computeadvisor.app.routes.gpu import gpu_routes
 from computeadvisor.app.routes.providers import provider_routes
 
-__all__ = ["compute_routes", "provider_routes"]
+__all__ = ["compute_routes", "gpu_routes", "provider_routes"]

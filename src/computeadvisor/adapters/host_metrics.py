@@ -1,0 +1,66 @@
+"""MetricsSource for this host: psutil for CPU/RAM/disk plus NVML for GPUs, one ``SystemSample`` per call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from computeadvisor.adapters.nvml_metrics import NvmlMetrics
+from computeadvisor.adapters.psutil_metrics import PsutilMetrics
+from computeadvisor.domain.hardware import SystemSample
+from computeadvisor.ports.metrics_source import MetricsSource
+
+
+def utc_timestamp(now: datetime) -> str:
+    """ISO-8601 UTC ending in ``Z``, microseconds omitted when zero (the contract's time format, §0.7)."""
+    text = now.astimezone(UTC).replace(tzinfo=None).isoformat()
+    return f"{text}Z"
+
+
+class HostMetrics(MetricsSource):
+    """Combines a host reading and a GPU reading; ``open()``/``close()`` start and stop NVML.
+
+    Every method blocks and belongs on a worker thread. ``sample()`` never raises.
+    """
+
+    def __init__(
+        self,
+        host: PsutilMetrics,
+        gpus: NvmlMetrics,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._host = host
+        self._gpus = gpus
+        self._clock = clock
+
+    def open(self) -> None:
+        """Initialise NVML (a failure is remembered as ``gpu_error``, not raised)."""
+        self._gpus.open()
+
+    def close(self) -> None:
+        """Shut NVML down."""
+        self._gpus.close()
+
+    def sample(self) -> SystemSample:
+        """CPU, RAM, disk and every NVIDIA GPU, read now."""
+        timestamp = utc_timestamp(self._clock())
+        host = self._host.read()
+        gpus = self._gpus.read()
+        return SystemSample(
+            ok=host.ok,
+            cpu=host.cpu,
+            mem=host.mem,
+            mem_used_mb=host.mem_used_mb,
+            mem_total_mb=host.mem_total_mb,
+            disk=host.disk,
+            disk_used_gb=host.disk_used_gb,
+            disk_total_gb=host.disk_total_gb,
+            gpus=gpus.gpus,
+            first_gpu=gpus.gpus[0] if gpus.gpus else None,
+            timestamp=timestamp,
+            source=gpus.source,
+            gpu_error=gpus.error,
+            cpu_name=host.cpu_name,
+            raw_devices=gpus.raw_devices,
+        )
