@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from computeadvisor.adapters.echo_health import EchoHealthProbe
-from computeadvisor.adapters.health_fanout import probe_all
 from computeadvisor.adapters.http_health import BODY_CAP, HttpHealthProbe, default_transport
 from computeadvisor.adapters.memory_health import StaticResolver
+from computeadvisor.app.health_fanout import probe_all
 from computeadvisor.domain.health import ProbeResult, echo_result
 from computeadvisor.domain.providers import ProviderRecord
 from computeadvisor.ports.health_probe import HealthProbe

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 import pytest
 from litestar.testing import TestClient
 
+from computeadvisor.adapters.echo_health import EchoHealthProbe
 from computeadvisor.adapters.memory import (
     MemoryJobStore,
     MemoryRegistry,
@@ -21,6 +22,7 @@ from computeadvisor.domain.hardware import GpuInfo, SystemSample
 from computeadvisor.domain.jobs import JobCounts
 from computeadvisor.domain.policy import GpuPolicy
 from computeadvisor.domain.providers import ProviderRecord
+from computeadvisor.ports.health_probe import HealthProbe
 
 ClientFactory = Callable[..., TestClient]  # type: ignore[type-arg]
 
@@ -52,6 +54,7 @@ def make_client() -> Iterator[ClientFactory]:
         counts: JobCounts | None = None,
         flags: StaticFlags | None = None,
         token: str | None = None,
+        health: HealthProbe | None = None,
     ) -> TestClient:  # type: ignore[type-arg]
         sample = SystemSample(ok=True, gpus=list(gpus), first_gpu=gpus[0] if gpus else None, source="nvml")
         adapters = Adapters(
@@ -60,6 +63,7 @@ def make_client() -> Iterator[ClientFactory]:
             metrics=StaticMetrics(sample),
             jobs=MemoryJobStore(counts),
             settings=MemorySettings(policy),
+            health=health or EchoHealthProbe(),
         )
         client = TestClient(create_app(Config(token=token), adapters=adapters))
         client.__enter__()

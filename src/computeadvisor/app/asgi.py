@@ -39,6 +39,7 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
         adapters = services.adapters
         await anyio.to_thread.run_sync(adapters.metrics.open)
         await adapters.settings.open()
+        await adapters.health.open()
         try:
             await sampler.sample_once()  # the first sample exists before the server accepts requests
             for warning in await services.start():
@@ -48,6 +49,7 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
                 yield
                 background.cancel_scope.cancel()
         finally:
+            await adapters.health.close()
             await adapters.settings.close()
             await anyio.to_thread.run_sync(adapters.metrics.close)
 

@@ -6,8 +6,11 @@ import importlib
 import logging
 from typing import Any
 
+from computeadvisor.adapters.dns_resolver import SystemResolver
+from computeadvisor.adapters.echo_health import EchoHealthProbe
 from computeadvisor.adapters.file_flags import FileFeatureFlags
 from computeadvisor.adapters.host_metrics import HostMetrics
+from computeadvisor.adapters.http_health import HttpHealthProbe
 from computeadvisor.adapters.json_registry import JsonFileRegistry
 from computeadvisor.adapters.memory import MemoryJobStore, MemoryRegistry, MemorySettings, StaticFlags, StaticMetrics
 from computeadvisor.adapters.nvml_metrics import NvmlMetrics
@@ -45,6 +48,9 @@ def build_adapters(config: Config) -> Adapters:
         metrics=host_metrics(config),
         jobs=MemoryJobStore(),
         settings=SqliteSettings(root),
+        health=HttpHealthProbe(
+            SystemResolver(), timeout_s=config.health_timeout, deny_private=config.deny_private_health
+        ),
     )
 
 
@@ -56,4 +62,5 @@ def memory_adapters(*, flag: bool = False) -> Adapters:
         metrics=StaticMetrics(),
         jobs=MemoryJobStore(),
         settings=MemorySettings(),
+        health=EchoHealthProbe(),
     )

@@ -10,6 +10,7 @@ from msgspec import UNSET, UnsetType
 from computeadvisor.domain.advisor import AdvisorContext, JobEcho, RawDecision, Thresholds
 from computeadvisor.domain.costs import CostPreview
 from computeadvisor.domain.hardware import Device, SystemSample
+from computeadvisor.domain.health import ProviderStatus
 from computeadvisor.domain.jobs import JobCounts
 from computeadvisor.domain.policy import GpuPolicy
 from computeadvisor.domain.providers import ProviderRecord, RegistryStats
@@ -122,4 +123,23 @@ class PolicySaved(msgspec.Struct, frozen=True, kw_only=True):
     ok: bool
     policy: PolicyView
     modes: list[str]
+    feature: Feature
+
+
+class HealthOne(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    status: ProviderStatus
+    feature: Feature
+
+
+class HealthAll(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    results: list[ProviderStatus]
+    feature: Feature
+
+
+class Unsupported(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool = False
+    error: str = "unsupported"
+    provider_id: str
     feature: Feature

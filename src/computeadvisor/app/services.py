@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from computeadvisor.app.health_fanout import probe_all
 from computeadvisor.app.schemas import (
     AdviseDebug,
     AdviseResponse,
@@ -15,19 +16,31 @@ from computeadvisor.app.schemas import (
     CostsResponse,
     Feature,
     GpuListResponse,
+    HealthAll,
+    HealthOne,
     PolicyResponse,
     PolicySaved,
     PolicyView,
     ProviderDeleted,
     ProviderSaved,
     ProvidersResponse,
+    Unsupported,
 )
 from computeadvisor.domain import advisor, costs
+from computeadvisor.domain.errors import InvalidInput, NotFound
 from computeadvisor.domain.hardware import SystemSample, device_entries
+from computeadvisor.domain.health import with_provider
 from computeadvisor.domain.policy import MODES, GpuPolicy, apply_policy_update, select_gpu, sticky_choice
-from computeadvisor.domain.providers import masked, remote_candidates, seeds_from_documents, validate_provider
+from computeadvisor.domain.providers import (
+    ProviderRecord,
+    masked,
+    remote_candidates,
+    seeds_from_documents,
+    validate_provider,
+)
 from computeadvisor.domain.values import debug_from_body
 from computeadvisor.ports import FeatureFlags, JobStore, MetricsSource, ProviderRegistry, SettingsStore
+from computeadvisor.ports.health_probe import HealthProbe
 
 
 class Adapters(msgspec.Struct, frozen=True, kw_only=True):
@@ -38,6 +51,7 @@ class Adapters(msgspec.Struct, frozen=True, kw_only=True):
     metrics: MetricsSource
     jobs: JobStore
     settings: SettingsStore
+    health: HealthProbe
 
 
 class Services:
@@ -46,6 +60,8 @@ class Services:
     def __init__(self, adapters: Adapters) -> None:
         self.adapters = adapters
         self.sample = SystemSample()
+        # The latest probe result per provider id (§2.8 health memory): in memory, forgotten on restart.
+        self._healthy: dict[str, bool] = {}
 
     def feature(self) -> Feature:
         """The flag as the files say for this request."""
@@ -77,6 +93,7 @@ class Services:
         record = validate_provider(body)
         registry = self.adapters.registry
         stored = await registry.upsert(record)
+        self._healthy.pop(stored.id, None)
         return ProviderSaved(
             ok=True,
             provider=masked(stored),
@@ -87,6 +104,7 @@ class Services:
     async def delete_provider(self, provider_id: str, *, debug: bool) -> ProviderDeleted:
         registry = self.adapters.registry
         await registry.delete(provider_id)
+        self._healthy.pop(provider_id, None)
         return ProviderDeleted(ok=True, feature=self.feature(), stats=await registry.stats() if debug else UNSET)
 
     # -- GPU list and policy (§1) -------------------------------------------------------------------------
@@ -118,6 +136,38 @@ class Services:
         policy = await self.adapters.settings.update_policy(lambda current: apply_policy_update(current, body, gpus))
         return PolicySaved(ok=True, policy=PolicyView.of(policy), modes=list(MODES), feature=self.feature())
 
+    # -- provider runtime (§2.8) ---------------------------------------------------------------------------
+
+    async def _provider(self, provider_id: str | None) -> ProviderRecord:
+        if not provider_id:
+            raise InvalidInput("missing provider id")
+        record = await self.adapters.registry.get(provider_id)
+        if record is None:
+            raise NotFound("provider not found")
+        return record
+
+    async def provider_health(self, provider_id: str | None) -> HealthOne | HealthAll:
+        """Probe one provider, or every provider concurrently (results in registry order)."""
+        if provider_id:
+            record = await self._provider(provider_id)
+            result = await self.adapters.health.probe(record)
+            self._healthy[record.id] = result.ok
+            return HealthOne(ok=result.ok, status=with_provider(result, record.id), feature=self.feature())
+        records = await self.adapters.registry.records()
+        results = await probe_all(self.adapters.health, records)
+        for record, result in zip(records, results, strict=True):
+            self._healthy[record.id] = result.ok
+        return HealthAll(
+            ok=any(r.ok for r in results),
+            results=[with_provider(r, p.id) for p, r in zip(records, results, strict=True)],
+            feature=self.feature(),
+        )
+
+    async def provider_unsupported(self, provider_id: str | None) -> Unsupported:
+        """Quota and templates: no vendor adapters in v1, every kind answers ``unsupported``."""
+        record = await self._provider(provider_id)
+        return Unsupported(provider_id=record.id, feature=self.feature())
+
     # -- advisor (§3) --------------------------------------------------------------------------------------
 
     async def advise(self, body: dict[str, Any]) -> AdviseResponse:
@@ -128,7 +178,8 @@ class Services:
         policy = await self.current_policy(sample)
         counts = await self.adapters.jobs.counts()
         providers = await self.adapters.registry.records()
-        remote_ids = remote_candidates(providers)
+        unhealthy = frozenset(pid for pid, ok in self._healthy.items() if not ok)
+        remote_ids = remote_candidates(providers, unhealthy)
         selected = select_gpu(policy, sample.gpus)
         derived = advisor.AdvisorContext(
             has_gpu=bool(sample.gpus),

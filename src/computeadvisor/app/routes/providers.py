@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from computeadvisor.app.body import json_object
-from computeadvisor.app.schemas import ProviderDeleted, ProviderSaved, ProvidersResponse
+from computeadvisor.app.schemas import (
+    HealthAll,
+    HealthOne,
+    ProviderDeleted,
+    ProviderSaved,
+    ProvidersResponse,
+    Unsupported,
+)
 from computeadvisor.app.security import require_token
 from computeadvisor.app.services import Services
 from computeadvisor.domain.values import is_on
@@ -36,4 +43,34 @@ async def delete_provider(
     return await services.delete_provider(provider_id, debug=is_on(debug))
 
 
-provider_routes: list[HTTPRouteHandler] = [list_providers, save_provider, delete_provider]
+ProviderIdQuery = Annotated[str | None, QueryParameter(name="id", description="A provider id.")]
+
+
+@get("/api/providers/health", guards=[require_token])
+async def provider_health(
+    services: NamedDependency[Services], provider_id: ProviderIdQuery = None
+) -> HealthOne | HealthAll:
+    """Probe one provider (``?id=``) or all of them; a stored URL never reaches link-local or metadata addresses."""
+    return await services.provider_health(provider_id)
+
+
+@get("/api/providers/quota", guards=[require_token])
+async def provider_quota(services: NamedDependency[Services], provider_id: ProviderIdQuery = None) -> Unsupported:
+    """No vendor adapters in v1: ``unsupported`` for every provider."""
+    return await services.provider_unsupported(provider_id)
+
+
+@get("/api/providers/templates", guards=[require_token])
+async def provider_templates(services: NamedDependency[Services], provider_id: ProviderIdQuery = None) -> Unsupported:
+    """No vendor adapters in v1: ``unsupported`` for every provider."""
+    return await services.provider_unsupported(provider_id)
+
+
+provider_routes: list[HTTPRouteHandler] = [
+    list_providers,
+    save_provider,
+    delete_provider,
+    provider_health,
+    provider_quota,
+    provider_templates,
+]
