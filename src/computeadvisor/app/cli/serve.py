@@ -1,4 +1,4 @@
-"""The ``computeadvisor`` command."""
+"""``computeadvisor serve`` and ``computeadvisor check``."""
 
 from __future__ import annotations
 
@@ -8,17 +8,10 @@ from typing import Any
 
 import click
 
-from computeadvisor import __version__
 from computeadvisor.config import ConfigError, load_config
 
 
-@click.group()
-@click.version_option(__version__, prog_name="computeadvisor")
-def main() -> None:
-    """Where GPU render jobs should run, what they cost, and durable queues for them."""
-
-
-@main.command()
+@click.command()
 @click.option("--root", type=click.Path(file_okay=False), help="State root directory [default: current directory].")
 @click.option("--host", help="Bind address [default: 127.0.0.1].")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port [default: 8001].")
@@ -55,7 +48,7 @@ def serve(config_file: str | None, log_level: str, **flags: Any) -> None:
     )
 
 
-@main.command()
+@click.command()
 @click.option("--base", required=True, help="The server's base URL, e.g. http://127.0.0.1:8001.")
 @click.option("--token", envvar="COMPUTEADVISOR_TOKEN", help="Bearer token, when the server has one.")
 def check(base: str, token: str | None) -> None:
