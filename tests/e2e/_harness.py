@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -19,6 +20,7 @@ import httpx
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 5.0
+CLI_TIMEOUT_S = 30.0
 REGISTRY_FILE = Path("config") / "compute_providers.json"
 FEATURE_OFF = {"feature": "enable_compute", "enabled": False}
 FEATURE_ON = {"feature": "enable_compute", "enabled": True}
@@ -49,6 +51,32 @@ def registry_ids(root: Path) -> list[str]:
     providers = read_registry(root)["providers"]
     assert isinstance(providers, list)
     return [str(entry["id"]) for entry in providers]
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without ``COMPUTEADVISOR_*`` variables, plus ``extra``; a wide terminal for rich."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMPUTEADVISOR_")}
+    env["COLUMNS"] = "200"
+    env.update(extra or {})
+    return env
+
+
+def run_cli(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = CLI_TIMEOUT_S,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m computeadvisor ARGS`` to completion (bounded by ``timeout``) and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "computeadvisor", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=clean_env(env),
+        cwd=cwd,
+        check=False,
+    )
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -106,12 +134,15 @@ class ServerLauncher:
         self._log_dir = log_dir
         self._servers: list[RunningServer] = []
 
-    def start(self, root: Path) -> RunningServer:
-        """Start a server on ``root`` and wait until GET /api/providers answers; retries a port lost to a race."""
+    def start(self, root: Path, *, args: Sequence[str] = ()) -> RunningServer:
+        """Start a server on ``root`` and wait until GET /api/providers answers; retries a port lost to a race.
+
+        ``args`` are extra ``serve`` options, e.g. ``("--token", "T")``.
+        """
         root.mkdir(parents=True, exist_ok=True)
         last_error = ""
         for _attempt in range(3):
-            server = self._spawn(root)
+            server = self._spawn(root, args)
             error = self._wait_ready(server)
             if error is None:
                 return server
@@ -120,7 +151,7 @@ class ServerLauncher:
                 break
         raise AssertionError(last_error)
 
-    def _spawn(self, root: Path) -> RunningServer:
+    def _spawn(self, root: Path, args: Sequence[str] = ()) -> RunningServer:
         port = free_port()
         log_path = self._log_dir / f"server-{len(self._servers)}-{port}.log"
         log = log_path.open("wb")
@@ -136,6 +167,7 @@ class ServerLauncher:
             str(port),
             "--log-level",
             "warning",
+            *args,
         ]
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env)
         server = RunningServer(root=root, port=port, process=process, log_path=log_path, _log=log)

@@ -194,7 +194,8 @@ def run_check(base: str, token: str | None = None, *, transport: httpx.BaseTrans
         else:
             for method, path in _CLAIM_CYCLE:
                 check.routes.append(RouteResult(path=path, method=method, status=None, ok=True, skipped=True))
-            check.notes.append(f"claim cycle skipped: the local queue holds {local_depth} job(s) of real workers")
+            why = "the queue depth is unknown" if local_depth is None else f"the local queue holds {local_depth} job(s)"
+            check.notes.append(f"claim cycle skipped: {why}")
         return _report(base, check, reachable=True)
 
 

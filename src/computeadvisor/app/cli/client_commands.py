@@ -58,7 +58,7 @@ def providers_list(api: Api, as_json: bool) -> None:
 @json_option
 @click.argument("provider_id")
 @click.option("--kind", help="Provider kind, e.g. runpod [default: custom].")
-@click.option("--base", "base_url", help="Base URL (http, https, stub or memory).")
+@click.option("--base-url", "base_url", help="The provider's base URL (http, https, stub or memory).")
 @click.option("--meta", help="Meta as a JSON object, e.g. '{\"cost_per_minute\": 0.12}'.")
 def providers_add(
     api: Api, as_json: bool, provider_id: str, kind: str | None, base_url: str | None, meta: str | None
