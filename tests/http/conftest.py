@@ -19,10 +19,10 @@ from computeadvisor.app.asgi import create_app
 from computeadvisor.app.services import Adapters
 from computeadvisor.config import Config
 from computeadvisor.domain.hardware import GpuInfo, SystemSample
-from computeadvisor.domain.jobs import JobCounts
 from computeadvisor.domain.policy import GpuPolicy
 from computeadvisor.domain.providers import ProviderRecord
 from computeadvisor.ports.health_probe import HealthProbe
+from computeadvisor.ports.job_store import JobStore
 
 ClientFactory = Callable[..., TestClient]  # type: ignore[type-arg]
 
@@ -51,7 +51,7 @@ def make_client() -> Iterator[ClientFactory]:
         providers: Sequence[ProviderRecord] = (),
         gpus: Sequence[GpuInfo] = (),
         policy: GpuPolicy | None = None,
-        counts: JobCounts | None = None,
+        jobs: JobStore | None = None,
         flags: StaticFlags | None = None,
         token: str | None = None,
         health: HealthProbe | None = None,
@@ -61,7 +61,7 @@ def make_client() -> Iterator[ClientFactory]:
             registry=MemoryRegistry(providers),
             flags=flags or StaticFlags(enabled=flag),
             metrics=StaticMetrics(sample),
-            jobs=MemoryJobStore(counts),
+            jobs=jobs or MemoryJobStore(),
             settings=MemorySettings(policy),
             health=health or EchoHealthProbe(),
         )
