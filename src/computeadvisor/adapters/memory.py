@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from computeadvisor.adapters.memory_jobs import MemoryJobStore as MemoryJobStore  # re-exported
 from computeadvisor.domain import registry as reg
 from computeadvisor.domain.hardware import SystemSample
-from computeadvisor.domain.jobs import JobCounts
 from computeadvisor.domain.policy import GpuPolicy
 from computeadvisor.domain.providers import ProviderRecord, RegistryStats, registry_stats
 from computeadvisor.ports.feature_flags import FeatureFlags
-from computeadvisor.ports.job_store import JobStore
 from computeadvisor.ports.metrics_source import MetricsSource
 from computeadvisor.ports.provider_registry import ProviderRegistry
 from computeadvisor.ports.settings_store import SettingsStore
@@ -74,16 +73,6 @@ class StaticMetrics(MetricsSource):
 
     def sample(self) -> SystemSample:
         return self._sample
-
-
-class MemoryJobStore(JobStore):
-    """Fixed queue counts (zero by default) until the real job store exists."""
-
-    def __init__(self, counts: JobCounts | None = None) -> None:
-        self._counts = counts or JobCounts()
-
-    async def counts(self) -> JobCounts:
-        return self._counts
 
 
 class MemorySettings(SettingsStore):

@@ -15,9 +15,10 @@ from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
 
 from computeadvisor import __version__
+from computeadvisor.app.background import repeat
 from computeadvisor.app.bootstrap import build_adapters
 from computeadvisor.app.errors import domain_error_handler, http_error_handler, unexpected_error_handler
-from computeadvisor.app.routes import compute_routes, gpu_routes, provider_routes
+from computeadvisor.app.routes import compute_routes, gpu_routes, provider_routes, schedule_routes
 from computeadvisor.app.sampler import Sampler
 from computeadvisor.app.security import AUTH_STATE_KEY, require_token_for_debug_query
 from computeadvisor.app.services import Adapters, Services
@@ -25,6 +26,7 @@ from computeadvisor.config import Config, load_config
 from computeadvisor.domain.errors import ComputeAdvisorError
 
 log = logging.getLogger("computeadvisor")
+LEASE_EXPIRY_INTERVAL_S = 1.0
 
 
 def create_app(config: Config | None = None, adapters: Adapters | None = None) -> Litestar:
@@ -40,15 +42,18 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
         await anyio.to_thread.run_sync(adapters.metrics.open)
         await adapters.settings.open()
         await adapters.health.open()
+        await adapters.jobs.open()
         try:
             await sampler.sample_once()  # the first sample exists before the server accepts requests
             for warning in await services.start():
                 log.warning("provider seed: %s", warning)
             async with anyio.create_task_group() as background:
                 background.start_soon(sampler.run)
+                background.start_soon(repeat, LEASE_EXPIRY_INTERVAL_S, services.schedule.expire_leases, "lease expiry")
                 yield
                 background.cancel_scope.cancel()
         finally:
+            await adapters.jobs.close()
             await adapters.health.close()
             await adapters.settings.close()
             await anyio.to_thread.run_sync(adapters.metrics.close)
@@ -57,7 +62,7 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
         return services
 
     return Litestar(
-        route_handlers=[*gpu_routes, *provider_routes, *compute_routes],
+        route_handlers=[*gpu_routes, *provider_routes, *compute_routes, *schedule_routes],
         dependencies={"services": Provide(provide_services, sync_to_thread=False, use_cache=True)},
         exception_handlers={
             ComputeAdvisorError: domain_error_handler,

@@ -15,6 +15,7 @@ from computeadvisor.adapters.json_registry import JsonFileRegistry
 from computeadvisor.adapters.memory import MemoryJobStore, MemoryRegistry, MemorySettings, StaticFlags, StaticMetrics
 from computeadvisor.adapters.nvml_metrics import NvmlMetrics
 from computeadvisor.adapters.psutil_metrics import PsutilMetrics
+from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
 from computeadvisor.adapters.sqlite_settings import SqliteSettings
 from computeadvisor.app.services import Adapters
 from computeadvisor.config import Config
@@ -39,14 +40,14 @@ def host_metrics(config: Config) -> HostMetrics:
 def build_adapters(config: Config) -> Adapters:
     """The real adapters for a state root.
 
-    The scheduler still uses an in-memory stand-in (zero queues) until its real adapter exists.
+    Nothing is opened here: the app's lifespan opens and closes them.
     """
     root = config.root_path
     return Adapters(
         registry=JsonFileRegistry(root),
         flags=FileFeatureFlags(root),
         metrics=host_metrics(config),
-        jobs=MemoryJobStore(),
+        jobs=SqliteJobStore(root, attempt_cap=config.attempt_cap, retention=config.retention),
         settings=SqliteSettings(root),
         health=HttpHealthProbe(
             SystemResolver(), timeout_s=config.health_timeout, deny_private=config.deny_private_health

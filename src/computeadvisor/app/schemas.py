@@ -11,7 +11,7 @@ from computeadvisor.domain.advisor import AdvisorContext, JobEcho, RawDecision, 
 from computeadvisor.domain.costs import CostPreview
 from computeadvisor.domain.hardware import Device, SystemSample
 from computeadvisor.domain.health import ProviderStatus
-from computeadvisor.domain.jobs import JobCounts
+from computeadvisor.domain.jobs import BoardSegment, Job, JobCounts, JobView, Lease, QueueViews
 from computeadvisor.domain.policy import GpuPolicy
 from computeadvisor.domain.providers import ProviderRecord, RegistryStats
 
@@ -142,4 +142,47 @@ class Unsupported(msgspec.Struct, frozen=True, kw_only=True):
     ok: bool = False
     error: str = "unsupported"
     provider_id: str
+    feature: Feature
+
+
+# -- scheduler (§5.7) --------------------------------------------------------------------------------------
+
+
+class ScheduleHealth(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    queues: list[str]
+    feature: Feature
+
+
+class StateResponse(msgspec.Struct, frozen=True, kw_only=True):
+    queues: QueueViews
+    active: list[JobView]
+    completed: list[JobView]
+    counts: JobCounts
+    feature: Feature
+
+
+class BoardResponse(msgspec.Struct, frozen=True, kw_only=True):
+    jobs: list[BoardSegment]
+    generated_at: str
+    feature: Feature
+
+
+class JobResponse(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    job: Job
+    feature: Feature
+
+
+class EnqueueResponse(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    job: Job
+    created: bool
+    feature: Feature
+
+
+class ClaimResponse(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    job: Job | None
+    lease: Lease | None
     feature: Feature

@@ -8,6 +8,7 @@ import msgspec
 from msgspec import UNSET, UnsetType
 
 from computeadvisor.app.health_fanout import probe_all
+from computeadvisor.app.schedule_services import ScheduleService
 from computeadvisor.app.schemas import (
     AdviseDebug,
     AdviseResponse,
@@ -62,6 +63,7 @@ class Services:
         self.sample = SystemSample()
         # The latest probe result per provider id (§2.8 health memory): in memory, forgotten on restart.
         self._healthy: dict[str, bool] = {}
+        self.schedule = ScheduleService(adapters.jobs, adapters.registry, self.feature)
 
     def feature(self) -> Feature:
         """The flag as the files say for this request."""
@@ -176,7 +178,7 @@ class Services:
         flag = feature.enabled
         sample = self.sample
         policy = await self.current_policy(sample)
-        counts = await self.adapters.jobs.counts()
+        counts = await self.schedule.counts()
         providers = await self.adapters.registry.records()
         unhealthy = frozenset(pid for pid, ok in self._healthy.items() if not ok)
         remote_ids = remote_candidates(providers, unhealthy)

@@ -1,10 +1,49 @@
-"""Scheduler values the rest of the system reads (§5); the state machine arrives with the job store."""
+"""Scheduler values (§5): the job record, its public view, board segments, state pages and counts.
+
+The state machine that changes these lives in :mod:`computeadvisor.domain.job_machine`; parsing request bodies in
+:mod:`computeadvisor.domain.job_spec` and :mod:`computeadvisor.domain.job_requests`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
 import msgspec
 
+from computeadvisor.domain.providers import ProviderRecord
+
 QUEUES = ("local", "remote")
+QUEUED = "queued"
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+CANCELLED = "cancelled"
+STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
+FINISHED = frozenset({SUCCEEDED, FAILED, CANCELLED})
+
+DEFAULT_ATTEMPT_CAP = 3
+DEFAULT_RETENTION = 10_000
+DEFAULT_LEASE_SECONDS = 3600
+LEASE_EXPIRED = "lease expired"
+
+ProviderLookup = Callable[[str], Awaitable[ProviderRecord | None]]
+"""How a store finds the provider that prices a finished job: ``ProviderRegistry.get`` fits exactly."""
+
+
+async def no_providers(provider_id: str) -> ProviderRecord | None:
+    """A :data:`ProviderLookup` that knows no provider (every job priced with neutral defaults)."""
+    return None
+
+
+def iso_utc(ts: float) -> str:
+    """Epoch seconds as ISO-8601 UTC ending in ``Z``; microseconds omitted when zero (§0.7)."""
+    return datetime.fromtimestamp(ts, UTC).isoformat()[:-6] + "Z"  # "+00:00" -> "Z"
+
+
+def _iso_or_none(ts: float | None) -> str | None:
+    return None if ts is None else iso_utc(ts)
 
 
 class QueueDepths(msgspec.Struct, frozen=True, kw_only=True):
@@ -20,3 +59,196 @@ class JobCounts(msgspec.Struct, frozen=True, kw_only=True):
     queues: QueueDepths = msgspec.field(default_factory=QueueDepths)
     active: int = 0
     completed: int = 0
+
+
+class Run(msgspec.Struct, frozen=True, kw_only=True):
+    """One claim of a job (§5.2 ``runs``)."""
+
+    attempt: int
+    device_id: str | None
+    worker_id: str | None
+    started_at: str
+
+
+class Lease(msgspec.Struct, frozen=True, kw_only=True):
+    """What a claimer holds (§5.5): the fencing token and when the lease ends (ISO-8601 UTC ``Z``)."""
+
+    token: str
+    expires_at: str
+
+
+class JobCore(msgspec.Struct, frozen=True, kw_only=True):
+    """Every field of the record except ``payload`` and ``meta`` (what views and board segments are made of).
+
+    The ``*_at`` fields are always derived from the ``*_ts`` epoch seconds (any value given for them is replaced),
+    so the two can never disagree.
+    """
+
+    id: str
+    name: str
+    queue: str
+    priority: int
+    sticky: bool
+    sticky_device_id: str | None
+    device_id: str | None
+    provider_id: str | None
+    status: str
+    attempt: int
+    runs: tuple[Run, ...]
+    worker_id: str | None
+    error: str | None
+    created_ts: float
+    created_at: str = ""
+    updated_ts: float
+    updated_at: str = ""
+    started_ts: float | None
+    started_at: str | None = None
+    completed_ts: float | None
+    completed_at: str | None = None
+    duration_sec: float | None
+    cost_estimate: float | None
+    bytes_tx: int | None
+    bytes_rx: int | None
+    vram_gb: float | None
+
+    def __post_init__(self) -> None:
+        setattr_ = msgspec.structs.force_setattr
+        setattr_(self, "created_at", iso_utc(self.created_ts))
+        setattr_(self, "updated_at", iso_utc(self.updated_ts))
+        setattr_(self, "started_at", _iso_or_none(self.started_ts))
+        setattr_(self, "completed_at", _iso_or_none(self.completed_ts))
+
+
+class Job(JobCore, frozen=True, kw_only=True):
+    """The full job record (§5.2): every key always present, null when unset, never a lease token."""
+
+    payload: dict[str, Any]
+    meta: dict[str, Any]
+
+
+class JobView(msgspec.Struct, frozen=True, kw_only=True):
+    """The public view of a job (§5.2): exactly these 20 keys, in this order."""
+
+    id: str
+    name: str
+    queue: str
+    priority: int
+    status: str
+    sticky: bool
+    device_id: str | None
+    sticky_device_id: str | None
+    provider_id: str | None
+    created_at: str
+    started_at: str | None
+    updated_at: str
+    completed_at: str | None
+    duration_sec: float | None
+    bytes_tx: int | None
+    bytes_rx: int | None
+    vram_gb: float | None
+    cost_estimate: float | None
+    attempt: int
+    runs: tuple[Run, ...]
+
+
+class BoardSegment(msgspec.Struct, frozen=True, kw_only=True):
+    """One bar of the board (§5.7): exactly 14 keys; ``start``/``end`` are epoch seconds."""
+
+    id: str
+    name: str
+    queue: str
+    status: str
+    priority: int
+    provider_id: str | None
+    cost_estimate: float | None
+    bytes_tx: int | None
+    bytes_rx: int | None
+    vram_gb: float | None
+    device: str | None
+    start: float
+    end: float
+    duration_sec: float | None
+
+
+class QueueViews(msgspec.Struct, frozen=True, kw_only=True):
+    """Queued jobs of each queue, in claim order."""
+
+    local: list[JobView] = msgspec.field(default_factory=list)
+    remote: list[JobView] = msgspec.field(default_factory=list)
+
+
+class StatePage(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /api/schedule/state`` without ``feature`` (§5.7); each list holds at most ``limit`` items."""
+
+    queues: QueueViews
+    active: list[JobView]
+    completed: list[JobView]
+    counts: JobCounts
+
+
+class Board(msgspec.Struct, frozen=True, kw_only=True):
+    """``GET /api/schedule/board`` without ``feature`` (§5.7)."""
+
+    jobs: list[BoardSegment]
+    generated_at: str
+
+
+class Claimed(msgspec.Struct, frozen=True, kw_only=True):
+    """A claimed (or heartbeated) job and its lease."""
+
+    job: Job
+    lease: Lease
+
+
+def public_view(job: JobCore) -> JobView:
+    """The 20-key public view of a job (§5.2)."""
+    return JobView(
+        id=job.id,
+        name=job.name,
+        queue=job.queue,
+        priority=job.priority,
+        status=job.status,
+        sticky=job.sticky,
+        device_id=job.device_id,
+        sticky_device_id=job.sticky_device_id,
+        provider_id=job.provider_id,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        updated_at=job.updated_at,
+        completed_at=job.completed_at,
+        duration_sec=job.duration_sec,
+        bytes_tx=job.bytes_tx,
+        bytes_rx=job.bytes_rx,
+        vram_gb=job.vram_gb,
+        cost_estimate=job.cost_estimate,
+        attempt=job.attempt,
+        runs=job.runs,
+    )
+
+
+def board_segment(job: JobCore, now: float) -> BoardSegment:
+    """A job as a board bar at ``now`` (epoch seconds): start, end (never below start) and duration (§5.7)."""
+    start = job.started_ts if job.started_ts is not None else job.created_ts
+    end = max(start, job.completed_ts if job.completed_ts is not None else now)
+    return BoardSegment(
+        id=job.id,
+        name=job.name,
+        queue=job.queue,
+        status=job.status,
+        priority=job.priority,
+        provider_id=job.provider_id,
+        cost_estimate=job.cost_estimate,
+        bytes_tx=job.bytes_tx,
+        bytes_rx=job.bytes_rx,
+        vram_gb=job.vram_gb,
+        device=job.device_id or job.sticky_device_id,
+        start=start,
+        end=end,
+        duration_sec=job.duration_sec if job.duration_sec else end - start,
+    )
+
+
+def build_board(jobs: Iterable[JobCore], now: float) -> Board:
+    """Board segments sorted by (queue, start), ties by id; ``jobs`` must hold each job once."""
+    segments = sorted((board_segment(job, now) for job in jobs), key=lambda s: (s.queue, s.start, s.id))
+    return Board(jobs=segments, generated_at=iso_utc(now))

@@ -17,11 +17,11 @@ class HealthProbe(Protocol):
 
     async def open(self) -> None:
         """Acquire what the probe needs (an HTTP client); calling it again does nothing."""
-        ...
+        return
 
     async def close(self) -> None:
         """Release what ``open`` acquired; calling it again, or without ``open``, does nothing."""
-        ...
+        return
 
     async def probe(self, provider: ProviderRecord) -> ProbeResult:
         """Probe one provider now.

@@ -3,5 +3,6 @@
 from computeadvisor.app.routes.compute import compute_routes
 from computeadvisor.app.routes.gpu import gpu_routes
 from computeadvisor.app.routes.providers import provider_routes
+from computeadvisor.app.routes.schedule import schedule_routes
 
-__all__ = ["compute_routes", "gpu_routes", "provider_routes"]
+__all__ = ["compute_routes", "gpu_routes", "provider_routes", "schedule_routes"]

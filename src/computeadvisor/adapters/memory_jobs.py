@@ -1,0 +1,210 @@
+"""JobStore in process memory: the shared state machine on a dict, for tests and embedding (not durable)."""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable
+
+from computeadvisor.adapters._job_support import lookup_all
+from computeadvisor.domain import job_machine as machine
+from computeadvisor.domain.job_machine import JobState
+from computeadvisor.domain.job_requests import (
+    ClaimRequest,
+    CompleteRequest,
+    FailRequest,
+    HeartbeatRequest,
+    RequeueRequest,
+)
+from computeadvisor.domain.job_spec import JobSpec
+from computeadvisor.domain.jobs import (
+    DEFAULT_ATTEMPT_CAP,
+    DEFAULT_RETENTION,
+    FINISHED,
+    QUEUED,
+    RUNNING,
+    Board,
+    Claimed,
+    Job,
+    JobCounts,
+    ProviderLookup,
+    QueueDepths,
+    QueueViews,
+    StatePage,
+    build_board,
+    public_view,
+)
+from computeadvisor.domain.providers import ProviderRecord
+from computeadvisor.ports.job_store import JobStore
+
+
+class MemoryJobStore(JobStore):
+    """Jobs in a dict; every operation runs without awaiting in between, so each is atomic on the event loop.
+
+    Args:
+        attempt_cap: claims after which an expired lease fails the job instead of requeueing it.
+        retention: how many finished jobs are kept (the most recently finished).
+        clock: epoch seconds now; tests pass a fake one to move time without sleeping.
+    """
+
+    def __init__(
+        self,
+        *,
+        attempt_cap: int = DEFAULT_ATTEMPT_CAP,
+        retention: int = DEFAULT_RETENTION,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._attempt_cap = attempt_cap
+        self._retention = retention
+        self._clock = clock
+        self._jobs: dict[str, JobState] = {}
+        self._seq = 0
+        self._finished = 0
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    # -- helpers -------------------------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        return float(self._clock())
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _state(self, job_id: str) -> JobState:
+        state = self._jobs.get(job_id)
+        if state is None:
+            raise machine.not_found(job_id)
+        return state
+
+    def _put(self, state: JobState) -> JobState:
+        old = self._jobs.get(state.job.id)
+        self._finished += (state.job.status in FINISHED) - (old is not None and old.job.status in FINISHED)
+        self._jobs[state.job.id] = state
+        if self._finished > self._retention:
+            self._prune()
+        return state
+
+    def _prune(self) -> int:
+        excess = self._finished - self._retention
+        if excess <= 0:
+            return 0
+        finished = (s for s in self._jobs.values() if s.job.status in FINISHED)
+        # The oldest finished are the largest finished_key (it sorts newest first).
+        for state in heapq.nlargest(excess, finished, key=machine.finished_key):
+            del self._jobs[state.job.id]
+        self._finished -= excess
+        return excess
+
+    async def _provider_of(self, job_id: str, providers: ProviderLookup) -> ProviderRecord | None:
+        state = self._jobs.get(job_id)
+        if state is None or state.job.provider_id is None:
+            return None
+        return await providers(state.job.provider_id)
+
+    def _with_status(self, status: str) -> list[JobState]:
+        return [s for s in self._jobs.values() if s.job.status == status]
+
+    # -- transitions ---------------------------------------------------------------------------------------
+
+    async def enqueue(self, spec: JobSpec) -> tuple[Job, bool]:
+        existing = self._jobs.get(spec.id)
+        if existing is not None:
+            machine.check_same_spec(existing, spec)
+            return existing.job, False
+        return self._put(machine.new_state(spec, self._now(), self._next_seq())).job, True
+
+    async def claim(self, request: ClaimRequest) -> Claimed | None:
+        queued = [s for s in self._with_status(QUEUED) if s.job.queue == request.queue]
+        if not queued:
+            return None
+        chosen = min(queued, key=machine.claim_key)
+        state = machine.claim(chosen, request, self._now(), machine.new_lease_token(), self._next_seq())
+        self._put(state)
+        return Claimed(job=state.job, lease=machine.lease_of(state))
+
+    async def heartbeat(self, request: HeartbeatRequest) -> Claimed:
+        state = self._put(machine.heartbeat(self._state(request.job_id), request, self._now()))
+        return Claimed(job=state.job, lease=machine.lease_of(state))
+
+    async def complete(self, request: CompleteRequest, providers: ProviderLookup) -> Job:
+        provider = None if request.cost_estimate is not None else await self._provider_of(request.job_id, providers)
+        state = self._state(request.job_id)
+        return self._put(machine.complete(state, request, self._now(), self._next_seq(), provider)).job
+
+    async def fail(self, request: FailRequest, providers: ProviderLookup) -> Job:
+        provider = await self._provider_of(request.job_id, providers)
+        state = self._state(request.job_id)
+        return self._put(machine.fail(state, request, self._now(), self._next_seq(), provider)).job
+
+    async def requeue(self, request: RequeueRequest) -> Job:
+        state = self._state(request.job_id)
+        requeued = machine.requeue(state, request.priority, self._now(), self._next_seq())
+        return state.job if requeued is state else self._put(requeued).job
+
+    async def cancel(self, job_id: str) -> Job:
+        return self._put(machine.cancel(self._state(job_id), self._now(), self._next_seq())).job
+
+    async def expire_leases(self, providers: ProviderLookup) -> list[Job]:
+        now = self._now()
+        expired = [s for s in self._with_status(RUNNING) if machine.lease_expired(s, now)]
+        if not expired:
+            return []
+        found = await lookup_all((s.job.provider_id for s in expired), providers)
+        changed: list[Job] = []
+        for old in sorted(expired, key=machine.expiry_key):
+            current = self._jobs.get(old.job.id)
+            if current is None or not machine.lease_expired(current, now):
+                continue  # changed while the registry was read
+            provider = found.get(current.job.provider_id or "")
+            changed.append(self._put(machine.expire(current, now, self._next_seq(), self._attempt_cap, provider)).job)
+        return changed
+
+    async def prune(self) -> int:
+        return self._prune()
+
+    # -- reads ---------------------------------------------------------------------------------------------
+
+    async def get(self, job_id: str) -> Job:
+        return self._state(job_id).job
+
+    async def counts(self) -> JobCounts:
+        local = remote = active = 0
+        for state in self._jobs.values():
+            status = state.job.status
+            if status == QUEUED:
+                if state.job.queue == "local":
+                    local += 1
+                else:
+                    remote += 1
+            elif status == RUNNING:
+                active += 1
+        return JobCounts(queues=QueueDepths(local=local, remote=remote), active=active, completed=self._finished)
+
+    async def state(self, limit: int) -> StatePage:
+        queued = sorted(self._with_status(QUEUED), key=machine.claim_key)
+        running = sorted(self._with_status(RUNNING), key=machine.active_key)[:limit]
+        finished = heapq.nsmallest(
+            limit, (s for s in self._jobs.values() if s.job.status in FINISHED), key=machine.finished_key
+        )
+        return StatePage(
+            queues=QueueViews(
+                local=[public_view(s.job) for s in queued if s.job.queue == "local"][:limit],
+                remote=[public_view(s.job) for s in queued if s.job.queue == "remote"][:limit],
+            ),
+            active=[public_view(s.job) for s in running],
+            completed=[public_view(s.job) for s in finished],
+            counts=await self.counts(),
+        )
+
+    async def board(self, limit: int) -> Board:
+        running = self._with_status(RUNNING)
+        finished = heapq.nsmallest(
+            limit, (s for s in self._jobs.values() if s.job.status in FINISHED), key=machine.finished_key
+        )
+        return build_board((s.job for s in (*running, *finished)), self._now())

@@ -1,0 +1,302 @@
+"""JobStore on SQLite (``<root>/data/scheduler.db``): WAL, ``synchronous=FULL``, one group-committing writer.
+
+Writes go through :class:`GroupCommitWriter` on the writer connection (every mutation inside ``BEGIN IMMEDIATE``);
+reads use a separate reader connection, which in WAL mode never waits for the writer. Transitions are the pure
+functions of :mod:`computeadvisor.domain.job_machine`, except the claim, which is the single statement
+``_sqlite_jobs_schema.CLAIM``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from computeadvisor.adapters import _sqlite_jobs_schema as sql
+from computeadvisor.adapters._job_support import ExpiryWatch, lookup_all
+from computeadvisor.adapters._sqlite_conn import Reader, open_connections
+from computeadvisor.adapters._sqlite_writer import GroupCommitWriter, WriteTxn
+from computeadvisor.domain import job_machine as machine
+from computeadvisor.domain.errors import StorageError
+from computeadvisor.domain.job_machine import JobState
+from computeadvisor.domain.job_requests import (
+    ClaimRequest,
+    CompleteRequest,
+    FailRequest,
+    HeartbeatRequest,
+    RequeueRequest,
+)
+from computeadvisor.domain.job_spec import JobSpec
+from computeadvisor.domain.jobs import (
+    DEFAULT_ATTEMPT_CAP,
+    DEFAULT_RETENTION,
+    FINISHED,
+    QUEUED,
+    Board,
+    Claimed,
+    Job,
+    JobCounts,
+    ProviderLookup,
+    QueueViews,
+    StatePage,
+    build_board,
+    iso_utc,
+)
+from computeadvisor.domain.providers import ProviderRecord
+from computeadvisor.ports.job_store import JobStore
+
+DB_PATH = Path("data") / "scheduler.db"
+
+
+class SqliteJobStore(JobStore):
+    """The durable job store.
+
+    Args:
+        root: the state root; the database is ``<root>/data/scheduler.db``.
+        attempt_cap: claims after which an expired lease fails the job instead of requeueing it.
+        retention: how many finished jobs are kept (the most recently finished).
+        clock: epoch seconds now; tests pass a fake one to move time without sleeping.
+        busy_timeout_s: how long a statement waits for another connection's lock, seconds.
+        max_batch: the most write operations committed together.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        attempt_cap: int = DEFAULT_ATTEMPT_CAP,
+        retention: int = DEFAULT_RETENTION,
+        clock: Callable[[], float] = time.time,
+        busy_timeout_s: float = 5.0,
+        max_batch: int = 64,
+    ) -> None:
+        self._path = root / DB_PATH
+        self._attempt_cap = attempt_cap
+        self._retention = retention
+        self._clock = clock
+        self._busy_ms = int(busy_timeout_s * 1000)
+        self._max_batch = max_batch
+        self._reader: Reader | None = None
+        self._writer: GroupCommitWriter | None = None
+        self._expiry = ExpiryWatch()
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    @property
+    def writer(self) -> GroupCommitWriter:
+        """The group-commit writer (its ``batches`` and ``operations`` counters show the batching)."""
+        if self._writer is None:
+            raise StorageError("scheduler store is not open")
+        return self._writer
+
+    def _now(self) -> float:
+        return float(self._clock())
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._writer is not None:
+            return
+        writer_conn, reader_conn = await open_connections(self._path, busy_ms=self._busy_ms)
+        self._reader = Reader(reader_conn)
+        self._writer = GroupCommitWriter(writer_conn, max_batch=self._max_batch)
+        self._writer.start()
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
+
+    # -- reading -------------------------------------------------------------------------------------------
+
+    @property
+    def _reading(self) -> Reader:
+        if self._reader is None:
+            raise StorageError("scheduler store is not open")
+        return self._reader
+
+    async def _read(self, statement: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        return await self._reading.read(statement, params)
+
+    async def get(self, job_id: str) -> Job:
+        rows = await self._read(sql.SELECT_JOB, (job_id,))
+        if not rows:
+            raise machine.not_found(job_id)
+        return sql.state_from_row(rows[0]).job
+
+    async def counts(self) -> JobCounts:
+        return sql.counts_from_rows(await self._read(sql.SELECT_COUNTERS))
+
+    async def state(self, limit: int) -> StatePage:
+        async with self._reading.snapshot() as conn:
+            local = await conn.execute_fetchall(sql.SELECT_QUEUED, ("local", limit))
+            remote = await conn.execute_fetchall(sql.SELECT_QUEUED, ("remote", limit))
+            active = await conn.execute_fetchall(f"{sql.SELECT_RUNNING} LIMIT ?", (limit,))
+            finished = await conn.execute_fetchall(sql.SELECT_FINISHED, (limit,))
+            counters = await conn.execute_fetchall(sql.SELECT_COUNTERS)
+        views = sql.views_from_rows
+        return StatePage(
+            queues=QueueViews(local=views(local), remote=views(remote)),
+            active=views(active),
+            completed=views(finished),
+            counts=sql.counts_from_rows(list(counters)),
+        )
+
+    async def board(self, limit: int) -> Board:
+        async with self._reading.snapshot() as conn:
+            running = await conn.execute_fetchall(sql.SELECT_RUNNING)
+            finished = await conn.execute_fetchall(sql.SELECT_FINISHED, (limit,))
+        jobs = [sql.core_from_row(row) for row in (*running, *finished)]
+        return build_board(jobs, self._now())
+
+    # -- writing -------------------------------------------------------------------------------------------
+
+    async def _load(self, txn: WriteTxn, job_id: str) -> JobState:
+        rows = await txn.fetch(sql.SELECT_JOB, (job_id,))
+        if not rows:
+            raise machine.not_found(job_id)
+        return sql.state_from_row(rows[0])
+
+    async def _save(self, txn: WriteTxn, state: JobState) -> Job:
+        await txn.execute(sql.UPDATE_JOB, sql.update_params(state))
+        if state.job.status in FINISHED:
+            await self._prune_excess(txn)
+        return state.job
+
+    async def _prune_excess(self, txn: WriteTxn) -> int:
+        rows = await txn.fetch(sql.SELECT_COUNTER, ("finished",))
+        excess = int(rows[0][0]) - self._retention
+        return len(await txn.fetch(sql.PRUNE, (excess,))) if excess > 0 else 0
+
+    async def enqueue(self, spec: JobSpec) -> tuple[Job, bool]:
+        now = self._now()
+
+        async def op(txn: WriteTxn) -> tuple[Job, bool]:
+            state = machine.new_state(spec, now, txn.next_seq())
+            if await txn.fetch(sql.INSERT_NEW_JOB, sql.insert_params(state)):
+                return state.job, True
+            existing = await self._load(txn, spec.id)  # the id is taken: idempotent or a conflict (§5.6)
+            machine.check_same_spec(existing, spec)
+            return existing.job, False
+
+        return await self.writer.submit(op, savepoint=False)
+
+    async def claim(self, request: ClaimRequest) -> Claimed | None:
+        now = self._now()
+        token = machine.new_lease_token()
+        expires = now + request.lease_seconds
+
+        async def op(txn: WriteTxn) -> JobState | None:
+            params = {
+                "seq": txn.next_seq(),
+                "worker": request.worker_id,
+                "device": request.device_id,
+                "started_at": iso_utc(now),
+                "now": now,
+                "token": token,
+                "expires": expires,
+                "seconds": request.lease_seconds,
+                "queue": request.queue,
+            }
+            rows = await txn.fetch(sql.CLAIM, params)
+            if not rows:
+                return None
+            self._expiry.lower(expires)  # in batch order, so a later expiry pass in the batch sees it
+            return sql.state_from_row(rows[0])
+
+        state = await self.writer.submit(op, savepoint=False)
+        return None if state is None else Claimed(job=state.job, lease=machine.lease_of(state))
+
+    async def heartbeat(self, request: HeartbeatRequest) -> Claimed:
+        now = self._now()
+
+        async def op(txn: WriteTxn) -> JobState:
+            state = machine.heartbeat(await self._load(txn, request.job_id), request, now)
+            await self._save(txn, state)
+            return state
+
+        state = await self.writer.submit(op)
+        return Claimed(job=state.job, lease=machine.lease_of(state))
+
+    async def _provider_of(self, job_id: str, providers: ProviderLookup) -> ProviderRecord | None:
+        rows = await self._read(sql.SELECT_PROVIDER, (job_id,))
+        provider_id = rows[0][0] if rows else None
+        return None if provider_id is None else await providers(provider_id)
+
+    async def complete(self, request: CompleteRequest, providers: ProviderLookup) -> Job:
+        provider = None if request.cost_estimate is not None else await self._provider_of(request.job_id, providers)
+        now = self._now()
+
+        async def op(txn: WriteTxn) -> Job:
+            state = await self._load(txn, request.job_id)
+            return await self._save(txn, machine.complete(state, request, now, txn.next_seq(), provider))
+
+        return await self.writer.submit(op)
+
+    async def fail(self, request: FailRequest, providers: ProviderLookup) -> Job:
+        provider = await self._provider_of(request.job_id, providers)
+        now = self._now()
+
+        async def op(txn: WriteTxn) -> Job:
+            state = await self._load(txn, request.job_id)
+            return await self._save(txn, machine.fail(state, request, now, txn.next_seq(), provider))
+
+        return await self.writer.submit(op)
+
+    async def requeue(self, request: RequeueRequest) -> Job:
+        now = self._now()
+
+        async def op(txn: WriteTxn) -> Job:
+            state = await self._load(txn, request.job_id)
+            if state.job.status == QUEUED:
+                return state.job
+            return await self._save(txn, machine.requeue(state, request.priority, now, txn.next_seq()))
+
+        return await self.writer.submit(op)
+
+    async def cancel(self, job_id: str) -> Job:
+        now = self._now()
+
+        async def op(txn: WriteTxn) -> Job:
+            state = await self._load(txn, job_id)
+            return await self._save(txn, machine.cancel(state, now, txn.next_seq()))
+
+        return await self.writer.submit(op)
+
+    async def expire_leases(self, providers: ProviderLookup) -> list[Job]:
+        now = self._now()
+        if self._expiry.settled(now):
+            return []
+        rows = await self._read(sql.NEXT_EXPIRY)
+        self._expiry.seen(rows[0][0] if rows else None)
+        if self._expiry.settled(now):
+            return []
+        due = await self._read(sql.SELECT_DUE_PROVIDERS, (now,))
+        found = await lookup_all((row[0] for row in due), providers)
+
+        async def op(txn: WriteTxn) -> list[Job]:
+            changed: list[Job] = []
+            for row in await txn.fetch(sql.SELECT_EXPIRED, (now,)):
+                state = sql.state_from_row(row)
+                provider = found.get(state.job.provider_id or "")
+                expired = machine.expire(state, now, txn.next_seq(), self._attempt_cap, provider)
+                changed.append(await self._save(txn, expired))
+            rows = await txn.fetch(sql.NEXT_EXPIRY)
+            self._expiry.seen(rows[0][0] if rows else None)
+            return changed
+
+        try:
+            return await self.writer.submit(op)
+        except BaseException:
+            self._expiry.forget()  # nothing was expired after all: look again next time
+            raise
+
+    async def prune(self) -> int:
+        return await self.writer.submit(self._prune_excess)

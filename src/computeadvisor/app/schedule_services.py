@@ -1,0 +1,109 @@
+"""Scheduler use cases (§5.7): parse with the domain, expire leases, call the JobStore, shape responses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from computeadvisor.app.schemas import (
+    BoardResponse,
+    ClaimResponse,
+    EnqueueResponse,
+    Feature,
+    JobResponse,
+    ScheduleHealth,
+    StateResponse,
+)
+from computeadvisor.domain import job_requests as requests
+from computeadvisor.domain.job_spec import parse_enqueue
+from computeadvisor.domain.jobs import QUEUES, JobCounts
+from computeadvisor.ports.job_store import JobStore
+from computeadvisor.ports.provider_registry import ProviderRegistry
+
+STATE_LIMIT_DEFAULT = 200
+BOARD_LIMIT_DEFAULT = 100
+
+
+class ScheduleService:
+    """Every scheduler operation first processes expired leases (§5.5), so no route sees a stale running job."""
+
+    def __init__(self, jobs: JobStore, registry: ProviderRegistry, feature: Callable[[], Feature]) -> None:
+        self._jobs = jobs
+        self._registry = registry
+        self._feature = feature
+
+    async def expire_leases(self) -> None:
+        """Requeue (or fail at the attempt cap) every running job whose lease has ended."""
+        await self._jobs.expire_leases(self._registry.get)
+
+    async def counts(self) -> JobCounts:
+        """Queue depths and totals after expiry (what the advisor reads)."""
+        await self.expire_leases()
+        return await self._jobs.counts()
+
+    def health(self) -> ScheduleHealth:
+        return ScheduleHealth(ok=True, queues=list(QUEUES), feature=self._feature())
+
+    async def state(self, limit: str | None) -> StateResponse:
+        size = requests.parse_limit(limit, STATE_LIMIT_DEFAULT)
+        await self.expire_leases()
+        page = await self._jobs.state(size)
+        return StateResponse(
+            queues=page.queues,
+            active=page.active,
+            completed=page.completed,
+            counts=page.counts,
+            feature=self._feature(),
+        )
+
+    async def board(self, limit: str | None) -> BoardResponse:
+        size = requests.parse_limit(limit, BOARD_LIMIT_DEFAULT)
+        await self.expire_leases()
+        board = await self._jobs.board(size)
+        return BoardResponse(jobs=board.jobs, generated_at=board.generated_at, feature=self._feature())
+
+    async def job(self, job_id: str) -> JobResponse:
+        await self.expire_leases()
+        return JobResponse(ok=True, job=await self._jobs.get(job_id), feature=self._feature())
+
+    async def enqueue(self, body: dict[str, Any]) -> EnqueueResponse:
+        spec = parse_enqueue(body)
+        await self.expire_leases()
+        job, created = await self._jobs.enqueue(spec)
+        return EnqueueResponse(ok=True, job=job, created=created, feature=self._feature())
+
+    async def claim(self, body: dict[str, Any]) -> ClaimResponse:
+        request = requests.parse_claim(body)
+        await self.expire_leases()
+        claimed = await self._jobs.claim(request)
+        if claimed is None:
+            return ClaimResponse(ok=True, job=None, lease=None, feature=self._feature())
+        return ClaimResponse(ok=True, job=claimed.job, lease=claimed.lease, feature=self._feature())
+
+    async def heartbeat(self, body: dict[str, Any]) -> ClaimResponse:
+        request = requests.parse_heartbeat(body)
+        await self.expire_leases()
+        claimed = await self._jobs.heartbeat(request)
+        return ClaimResponse(ok=True, job=claimed.job, lease=claimed.lease, feature=self._feature())
+
+    async def complete(self, body: dict[str, Any]) -> JobResponse:
+        request = requests.parse_complete(body)
+        await self.expire_leases()
+        job = await self._jobs.complete(request, self._registry.get)
+        return JobResponse(ok=True, job=job, feature=self._feature())
+
+    async def fail(self, body: dict[str, Any]) -> JobResponse:
+        request = requests.parse_fail(body)
+        await self.expire_leases()
+        job = await self._jobs.fail(request, self._registry.get)
+        return JobResponse(ok=True, job=job, feature=self._feature())
+
+    async def requeue(self, body: dict[str, Any]) -> JobResponse:
+        request = requests.parse_requeue(body)
+        await self.expire_leases()
+        return JobResponse(ok=True, job=await self._jobs.requeue(request), feature=self._feature())
+
+    async def cancel(self, body: dict[str, Any]) -> JobResponse:
+        job_id = requests.parse_job_id(body)
+        await self.expire_leases()
+        return JobResponse(ok=True, job=await self._jobs.cancel(job_id), feature=self._feature())

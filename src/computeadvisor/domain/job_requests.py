@@ -1,0 +1,175 @@
+"""Scheduler request bodies (§5.5, §5.7) parsed into plain values, so route handlers only call these.
+
+Every function raises :class:`InvalidInput` (``Missing job_id``) or :class:`FieldError` naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from computeadvisor.domain.errors import FieldError, InvalidInput
+from computeadvisor.domain.job_spec import (
+    optional_string,
+    parse_byte_count,
+    parse_priority,
+    parse_queue,
+    parse_vram,
+)
+from computeadvisor.domain.jobs import CANCELLED, DEFAULT_LEASE_SECONDS, FAILED, SUCCEEDED
+from computeadvisor.domain.values import non_negative_number, plainly_truthy
+
+MISSING_JOB_ID = "Missing job_id"
+MAX_LEASE_SECONDS = 2**31 - 1  # about 68 years: the expiry stays a representable date
+COMPLETION_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
+STATE_LIMIT_DEFAULT = 200
+BOARD_LIMIT_DEFAULT = 100
+LIMIT_MAX = 1000
+_LIMIT = re.compile(r"[+-]?\d+")
+
+
+class ClaimRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """POST claim: which queue, who claims, on which device, for how many seconds."""
+
+    queue: str = "local"
+    worker_id: str | None = None
+    device_id: str | None = None
+    lease_seconds: int = DEFAULT_LEASE_SECONDS
+
+
+class HeartbeatRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """POST heartbeat; ``lease_seconds`` None keeps the claim's duration."""
+
+    job_id: str
+    lease_token: str | None = None
+    lease_seconds: int | None = None
+
+
+class CompleteRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """POST complete; a None measurement takes the default of §5.7."""
+
+    job_id: str
+    lease_token: str | None = None
+    status: str = SUCCEEDED
+    duration_sec: float | None = None
+    bytes_tx: int | None = None
+    bytes_rx: int | None = None
+    vram_gb: float | None = None
+    cost_estimate: float | None = None
+
+
+class FailRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """POST fail."""
+
+    job_id: str
+    error: str | None = None
+    lease_token: str | None = None
+
+
+class RequeueRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """POST requeue; ``priority`` None keeps the job's priority."""
+
+    job_id: str
+    priority: int | None = None
+
+
+def parse_job_id(body: Mapping[str, Any]) -> str:
+    """``job_id``: a string or an integer (converted); absent or falsy is InvalidInput ``Missing job_id``."""
+    value = body.get("job_id")
+    if not plainly_truthy(value):
+        raise InvalidInput(MISSING_JOB_ID)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise FieldError("job_id", "must be a string or an integer")
+    return str(value)
+
+
+def parse_lease_seconds(value: Any) -> int | None:
+    """A positive JSON integer of seconds up to 2**31 - 1; None when null."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldError("lease_seconds", "must be a positive integer")
+    if value <= 0:
+        raise FieldError("lease_seconds", "must be a positive integer")
+    if value > MAX_LEASE_SECONDS:
+        raise FieldError("lease_seconds", f"must be at most {MAX_LEASE_SECONDS}")
+    return value
+
+
+def parse_claim(body: Mapping[str, Any]) -> ClaimRequest:
+    """A claim body (may be ``{}``); the default lease is 3600 s."""
+    return ClaimRequest(
+        queue=parse_queue(body),
+        worker_id=optional_string(body.get("worker_id"), "worker_id"),
+        device_id=optional_string(body.get("device_id"), "device_id"),
+        lease_seconds=parse_lease_seconds(body.get("lease_seconds")) or DEFAULT_LEASE_SECONDS,
+    )
+
+
+def parse_heartbeat(body: Mapping[str, Any]) -> HeartbeatRequest:
+    """A heartbeat body."""
+    return HeartbeatRequest(
+        job_id=parse_job_id(body),
+        lease_token=optional_string(body.get("lease_token"), "lease_token"),
+        lease_seconds=parse_lease_seconds(body.get("lease_seconds")),
+    )
+
+
+def _optional_number(body: Mapping[str, Any], field: str) -> float | None:
+    value = body.get(field)
+    return None if value is None else non_negative_number(value, field)
+
+
+def parse_complete(body: Mapping[str, Any]) -> CompleteRequest:
+    """A complete body: status succeeded/failed/cancelled; measurements >= 0, rounded when stored."""
+    job_id = parse_job_id(body)
+    status = body.get("status")
+    if status is None or status == "":
+        status = SUCCEEDED
+    if not isinstance(status, str) or status not in COMPLETION_STATUSES:
+        raise FieldError("status", "must be one of: succeeded, failed, cancelled")
+    return CompleteRequest(
+        job_id=job_id,
+        lease_token=optional_string(body.get("lease_token"), "lease_token"),
+        status=status,
+        duration_sec=_optional_number(body, "duration_sec"),
+        bytes_tx=parse_byte_count(body.get("bytes_tx"), "bytes_tx"),
+        bytes_rx=parse_byte_count(body.get("bytes_rx"), "bytes_rx"),
+        vram_gb=parse_vram(body.get("vram_gb")),
+        cost_estimate=_optional_number(body, "cost_estimate"),
+    )
+
+
+def parse_fail(body: Mapping[str, Any]) -> FailRequest:
+    """A fail body: ``error`` is a string or null."""
+    job_id = parse_job_id(body)
+    error = body.get("error")
+    if error is not None and not isinstance(error, str):
+        raise FieldError("error", "must be a string or null")
+    return FailRequest(
+        job_id=job_id,
+        error=error,
+        lease_token=optional_string(body.get("lease_token"), "lease_token"),
+    )
+
+
+def parse_requeue(body: Mapping[str, Any]) -> RequeueRequest:
+    """A requeue body: ``priority`` follows the enqueue rule."""
+    return RequeueRequest(job_id=parse_job_id(body), priority=parse_priority(body.get("priority")))
+
+
+def parse_limit(value: Any, default: int) -> int:
+    """A page ``limit`` (query string or integer) in 1..1000; ``default`` when absent; FieldError ``limit``."""
+    if value is None:
+        return default
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _LIMIT.fullmatch(value.strip()):
+        number = int(value.strip())
+    if number is None or not 1 <= number <= LIMIT_MAX:
+        raise FieldError("limit", f"must be an integer from 1 to {LIMIT_MAX}")
+    return number

@@ -1,0 +1,182 @@
+"""The enqueue body as a normalized job spec (§5.2) and the field rules the other scheduler bodies share.
+
+The spec is what idempotent enqueue compares (§5.6): every field derived at enqueue except the timestamps and the
+state. Two bodies that normalize to equal specs are the same job.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+
+from computeadvisor.domain.errors import FieldError
+from computeadvisor.domain.jobs import QUEUES
+from computeadvisor.domain.values import non_negative_number, plainly_truthy
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+_INTEGER = re.compile(r"[+-]?\d+")
+
+
+class JobSpec(msgspec.Struct, frozen=True, kw_only=True):
+    """A job as enqueued, normalized; ``device_id`` is the enqueue hint (both device fields start from it)."""
+
+    id: str
+    name: str
+    queue: str = "local"
+    priority: int = 0
+    sticky: bool = False
+    device_id: str | None = None
+    provider_id: str | None = "local"
+    payload: dict[str, Any] = msgspec.field(default_factory=dict)
+    meta: dict[str, Any] = msgspec.field(default_factory=dict)
+    bytes_tx: int | None = None
+    bytes_rx: int | None = None
+    vram_gb: float | None = None
+
+    def __post_init__(self) -> None:
+        # Specs built in code (tests, embedding scripts) get the checks a parsed body gets, and VRAM is always a
+        # float so that every store returns 16.0, never 16.
+        if self.vram_gb is not None:
+            msgspec.structs.force_setattr(self, "vram_gb", float(self.vram_gb))
+        if self.queue not in QUEUES:
+            raise ValueError(f"queue must be one of {QUEUES}")
+        if not INT64_MIN <= self.priority <= INT64_MAX:
+            raise ValueError("priority must fit in a signed 64-bit integer")
+        if any(v is not None and not 0 <= v <= INT64_MAX for v in (self.bytes_tx, self.bytes_rx)):
+            raise ValueError("bytes must be >= 0 and below 2**63")
+        if self.vram_gb is not None and not 0 <= self.vram_gb < math.inf:
+            raise ValueError("vram_gb must be a finite number >= 0")
+
+
+def new_job_id() -> str:
+    """A fresh job id: 12 random lowercase hex characters (§5.1)."""
+    return secrets.token_hex(6)
+
+
+def parse_priority(value: Any, field: str = "priority") -> int | None:
+    """A JSON integer or integer string within int64 (§5.2); None when null; FieldError naming ``field`` else."""
+    if value is None:
+        return None
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        number = int(value.strip())
+    if number is None:
+        raise FieldError(field, "must be an integer or an integer string")
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise FieldError(field, "must fit in a signed 64-bit integer")
+    return number
+
+
+def optional_string(value: Any, field: str) -> str | None:
+    """A string, or None for null and ``""``; FieldError naming ``field`` for any other type."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise FieldError(field, "must be a string")
+    return value
+
+
+def parse_byte_count(value: Any, field: str) -> int | None:
+    """Bytes: a number or numeric string >= 0, truncated to an integer below 2**63; None when null."""
+    if value is None:
+        return None
+    number = int(non_negative_number(value, field))
+    if number > INT64_MAX:  # stored as a 64-bit integer; a bigger count is no real transfer
+        raise FieldError(field, "must be below 2**63")
+    return number
+
+
+def parse_vram(value: Any, field: str = "vram_gb") -> float | None:
+    """VRAM in GiB: a number or numeric string >= 0; None when null."""
+    return None if value is None else non_negative_number(value, field)
+
+
+def parse_queue(body: Mapping[str, Any], aliases: tuple[str, ...] = ("queue",)) -> str:
+    """The queue named by the first alias that is neither null nor ``""``, trimmed and lower-cased; else ``local``."""
+    for alias in aliases:
+        value = body.get(alias)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str):
+            raise FieldError(alias, "must be a string")
+        queue = value.strip().lower() or "local"
+        if queue not in QUEUES:
+            raise FieldError(alias, "queue must be 'local' or 'remote'")
+        return queue
+    return "local"
+
+
+def _parse_id(value: Any) -> str | None:
+    if not plainly_truthy(value):
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise FieldError("id", "must be a string or an integer")
+    return str(value)
+
+
+def _parse_name(body: Mapping[str, Any], job_id: str) -> str:
+    for field in ("name", "title"):
+        value = body.get(field)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise FieldError(field, "must be a string")
+        if value:
+            return value
+    return job_id
+
+
+def _parse_device_hint(body: Mapping[str, Any]) -> str | None:
+    hint: str | None = None
+    for field in ("device_id", "sticky_device_id"):
+        value = optional_string(body.get(field), field)
+        if hint is None and value:
+            hint = value
+    return hint
+
+
+def _parse_provider(body: Mapping[str, Any], queue: str) -> str | None:
+    payload = body.get("payload")
+    sources = [("provider_id", body.get("provider_id"))]
+    if isinstance(payload, dict):
+        sources.append(("payload.provider_id", payload.get("provider_id")))
+    for field, value in sources:
+        if value is None:
+            continue
+        # Same rule as the cost preview (§4.2): a string or an integer id, trimmed; "" counts as absent.
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise FieldError(field, "must be a string")
+        text = str(value).strip()
+        if text:
+            return text
+    return "local" if queue == "local" else None
+
+
+def parse_enqueue(body: Mapping[str, Any], new_id: Callable[[], str] = new_job_id) -> JobSpec:
+    """The normalized spec of an enqueue body (§5.2); FieldError naming the first bad field."""
+    job_id = _parse_id(body.get("id")) or new_id()
+    queue = parse_queue(body, ("queue", "target"))
+    payload = body.get("payload")
+    meta = body.get("meta")
+    return JobSpec(
+        id=job_id,
+        name=_parse_name(body, job_id),
+        queue=queue,
+        priority=parse_priority(body.get("priority")) or 0,
+        sticky=plainly_truthy(body.get("sticky_device") or body.get("sticky")),
+        device_id=_parse_device_hint(body),
+        provider_id=_parse_provider(body, queue),
+        payload=dict(payload) if isinstance(payload, dict) else {},
+        meta=dict(meta) if isinstance(meta, dict) else {},
+        bytes_tx=parse_byte_count(body.get("bytes_tx"), "bytes_tx"),
+        bytes_rx=parse_byte_count(body.get("bytes_rx"), "bytes_rx"),
+        vram_gb=parse_vram(body.get("vram_gb")),
+    )

@@ -1,0 +1,306 @@
+"""The scheduler as a hypothesis state machine: memory and SQLite stores against a plain-Python model (rule 8).
+
+Both stores get the same operations on the same fake clock. After every step: the same statuses as the model, no
+job lost or invented, counts equal, and the two stores' full records equal field for field (so the SQLite claim
+statement cannot drift from ``job_machine.claim``). Claim order must be priority, then FIFO; a complete or fail
+after a job finished, and any stale lease token, must be refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hypothesis import HealthCheck, event, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+from computeadvisor.adapters.memory_jobs import MemoryJobStore
+from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
+from computeadvisor.domain.errors import ComputeAdvisorError, Conflict, NotFound
+from computeadvisor.domain.job_requests import (
+    ClaimRequest,
+    CompleteRequest,
+    FailRequest,
+    HeartbeatRequest,
+    RequeueRequest,
+)
+from computeadvisor.domain.job_spec import JobSpec
+from computeadvisor.domain.jobs import FINISHED, Job, no_providers
+from computeadvisor.ports.job_store import JobStore
+from tests.contract._job_support import FakeClock
+
+T = TypeVar("T")
+CAP = 2
+RETENTION = 3
+IDS = st.sampled_from([f"j{n}" for n in range(4)])
+QUEUE = st.sampled_from(["local", "remote"])
+PRIORITY = st.integers(-1, 2)
+TOKEN = st.sampled_from(["none", "current", "first"])
+HINT = st.sampled_from([None, "gpu:0"])
+DEVICE = st.sampled_from([None, "gpu:1", "gpu:2"])
+
+
+@dataclass
+class ModelJob:
+    """What the model knows of a job: just enough to predict every answer."""
+
+    spec: tuple[Any, ...]
+    queue: str
+    priority: int
+    ticket: int  # when it last became queued: FIFO within a priority band
+    status: str = "queued"
+    attempt: int = 0
+    expires: float = 0.0
+    lease_seconds: int = 0
+    claim_order: int = 0
+    tokens: list[list[str]] = field(default_factory=lambda: [[], []])  # per store, every token it was given
+
+
+class SchedulerMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.runner = asyncio.Runner()
+        self.tmp = tempfile.mkdtemp(prefix="jobmachine-")
+        self.clock = FakeClock()
+        self.stores: list[JobStore] = [
+            MemoryJobStore(clock=self.clock, attempt_cap=CAP, retention=RETENTION),
+            SqliteJobStore(Path(self.tmp), clock=self.clock, attempt_cap=CAP, retention=RETENTION),
+        ]
+        for store in self.stores:
+            self.run(store.open())
+        self.model: dict[str, ModelJob] = {}
+        self.finished_order: list[str] = []
+        self.counter = 0
+
+    def teardown(self) -> None:
+        for store in self.stores:
+            self.run(store.close())
+        self.runner.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self.runner.run(coro)
+
+    def tick(self) -> int:
+        self.counter += 1
+        return self.counter
+
+    def outcomes(self, make: Any) -> list[Any]:
+        """Run ``make(store, index)`` on each store; results or the domain errors raised."""
+        results: list[Any] = []
+        for index, store in enumerate(self.stores):
+            try:
+                results.append(self.run(make(store, index)))
+            except ComputeAdvisorError as exc:
+                results.append(exc)
+        return results
+
+    def finish(self, job_id: str, status: str) -> None:
+        self.model[job_id].status = status
+        self.finished_order.append(job_id)
+        while len(self.finished_order) > RETENTION:
+            del self.model[self.finished_order.pop(0)]
+
+    def has(self, status: str | None = None) -> bool:
+        return any(status is None or j.status == status for j in self.model.values())
+
+    def pick(self, data: st.DataObject, status: str | None = None) -> str:
+        """Mostly a job the model holds (of ``status`` when given), sometimes any id, known or not."""
+        wanted = sorted(i for i, j in self.model.items() if status is None or j.status == status)
+        if wanted and data.draw(st.integers(0, 4)) > 0:
+            return data.draw(st.sampled_from(wanted))
+        return data.draw(IDS)
+
+    def token_for(self, job: ModelJob, index: int, kind: str) -> str | None:
+        tokens = job.tokens[index]
+        if kind == "none" or not tokens:
+            return None
+        return tokens[-1] if kind == "current" else tokens[0]
+
+    def expect_fenced(self, job_id: str, kind: str, results: list[Any]) -> bool:
+        """Check NotFound/Conflict answers of a fenced call; True when the call must have succeeded."""
+        job = self.model.get(job_id)
+        if job is None:
+            assert all(isinstance(r, NotFound) for r in results), results
+            return False
+        ok = job.status == "running" and (kind != "first" or len(job.tokens[0]) == 1)
+        for result in results:
+            assert isinstance(result, Job) if ok else isinstance(result, Conflict), (job_id, kind, job, result)
+        if not ok and kind == "first" and job.status == "running":
+            event("stale token refused")
+        return ok
+
+    # -- rules ---------------------------------------------------------------------------------------------
+
+    @initialize(queues=st.lists(QUEUE, min_size=2, max_size=3))
+    def some_jobs(self, queues: list[str]) -> None:
+        for n, queue in enumerate(queues):
+            self.enqueue(f"j{n}", queue, 0, sticky=n == 0, hint=None)
+
+    @rule(job_id=IDS, queue=QUEUE, priority=PRIORITY, sticky=st.booleans(), hint=HINT)
+    def add(self, job_id: str, queue: str, priority: int, sticky: bool, hint: str | None) -> None:
+        self.enqueue(job_id, queue, priority, sticky=sticky, hint=hint)
+
+    def enqueue(self, job_id: str, queue: str, priority: int, *, sticky: bool, hint: str | None) -> None:
+        spec = JobSpec(
+            id=job_id, name=job_id, queue=queue, priority=priority, sticky=sticky, device_id=hint, provider_id=None
+        )
+        results = self.outcomes(lambda store, _: store.enqueue(spec))
+        known = self.model.get(job_id)
+        if known is None:
+            assert all(r[1] is True for r in results), results
+            self.model[job_id] = ModelJob(
+                spec=(queue, priority, sticky, hint), queue=queue, priority=priority, ticket=self.tick()
+            )
+        elif known.spec == (queue, priority, sticky, hint):
+            assert all(r[1] is False and r[0].status == known.status for r in results), results
+        else:
+            assert all(isinstance(r, Conflict) for r in results), results
+
+    @precondition(lambda self: self.has("queued"))
+    @rule(data=st.data(), lease=st.sampled_from([1, 10]), device=DEVICE)
+    def claim(self, data: st.DataObject, lease: int, device: str | None) -> None:
+        waiting = sorted({j.queue for j in self.model.values() if j.status == "queued"})
+        queue = data.draw(st.sampled_from(waiting) if data.draw(st.integers(0, 4)) else QUEUE)
+        request = ClaimRequest(queue=queue, device_id=device, lease_seconds=lease, worker_id="w")
+        results = self.outcomes(lambda store, _: store.claim(request))
+        queued = [(-j.priority, j.ticket, i) for i, j in self.model.items() if (j.status, j.queue) == ("queued", queue)]
+        if not queued:
+            assert results == [None, None]
+            return
+        expected = min(queued)[2]
+        job = self.model[expected]
+        for index, result in enumerate(results):
+            assert result is not None and result.job.id == expected, (expected, results)
+            job.tokens[index].append(result.lease.token)
+        job.status, job.attempt = "running", job.attempt + 1
+        job.expires, job.lease_seconds, job.claim_order = self.clock.now + lease, lease, self.tick()
+
+    @precondition(lambda self: self.has("running"))
+    @rule(data=st.data(), kind=TOKEN, status=st.sampled_from(["succeeded", "failed", "cancelled"]))
+    def complete(self, data: st.DataObject, kind: str, status: str) -> None:
+        job_id = self.pick(data, "running")
+        job = self.model.get(job_id)
+
+        def call(store: JobStore, index: int) -> Coroutine[Any, Any, Job]:
+            token = self.token_for(job, index, kind) if job else None
+            return store.complete(CompleteRequest(job_id=job_id, lease_token=token, status=status), no_providers)
+
+        if self.expect_fenced(job_id, kind, self.outcomes(call)):
+            self.finish(job_id, status)
+            event("completed")
+
+    @precondition(lambda self: self.has("running"))
+    @rule(data=st.data(), kind=TOKEN)
+    def fail(self, data: st.DataObject, kind: str) -> None:
+        job_id = self.pick(data, "running")
+        job = self.model.get(job_id)
+
+        def call(store: JobStore, index: int) -> Coroutine[Any, Any, Job]:
+            token = self.token_for(job, index, kind) if job else None
+            return store.fail(FailRequest(job_id=job_id, error="boom", lease_token=token), no_providers)
+
+        if self.expect_fenced(job_id, kind, self.outcomes(call)):
+            self.finish(job_id, "failed")
+
+    @precondition(lambda self: self.has("running"))
+    @rule(data=st.data(), kind=TOKEN)
+    def heartbeat(self, data: st.DataObject, kind: str) -> None:
+        job_id = self.pick(data, "running")
+        job = self.model.get(job_id)
+
+        async def call(store: JobStore, index: int) -> Job:
+            token = self.token_for(job, index, kind) if job else None
+            return (await store.heartbeat(HeartbeatRequest(job_id=job_id, lease_token=token))).job
+
+        if self.expect_fenced(job_id, kind, self.outcomes(call)):
+            assert job is not None
+            job.expires = self.clock.now + job.lease_seconds
+
+    @precondition(lambda self: self.has())
+    @rule(data=st.data(), priority=st.none() | PRIORITY)
+    def requeue(self, data: st.DataObject, priority: int | None) -> None:
+        job_id = self.pick(data)
+        results = self.outcomes(lambda store, _: store.requeue(RequeueRequest(job_id=job_id, priority=priority)))
+        job = self.model.get(job_id)
+        if job is None:
+            assert all(isinstance(r, NotFound) for r in results), results
+            return
+        assert all(isinstance(r, Job) and r.status == "queued" for r in results), results
+        if job.status != "queued":
+            if job.status in FINISHED:
+                self.finished_order.remove(job_id)
+            job.status, job.ticket = "queued", self.tick()
+            job.priority = job.priority if priority is None else priority
+
+    @precondition(lambda self: self.has())
+    @rule(data=st.data())
+    def cancel(self, data: st.DataObject) -> None:
+        job_id = self.pick(data)
+        results = self.outcomes(lambda store, _: store.cancel(job_id))
+        job = self.model.get(job_id)
+        if job is None:
+            assert all(isinstance(r, NotFound) for r in results), results
+        elif job.status in FINISHED:
+            assert all(isinstance(r, Conflict) for r in results), results
+        else:
+            assert all(isinstance(r, Job) and r.status == "cancelled" for r in results), results
+            self.finish(job_id, "cancelled")
+
+    @precondition(lambda self: self.has("running"))
+    @rule(seconds=st.sampled_from([1, 5, 10]))
+    def advance_and_expire(self, seconds: int) -> None:
+        self.clock.advance(seconds)
+        results = self.outcomes(lambda store, _: store.expire_leases(no_providers))
+        now = self.clock.now
+        due = sorted(
+            (j.expires, j.claim_order, i) for i, j in self.model.items() if j.status == "running" and j.expires <= now
+        )
+        expected = []
+        for _, _, job_id in due:
+            job = self.model[job_id]
+            if job.attempt < CAP:
+                job.status, job.ticket = "queued", self.tick()
+                event("lease expired: requeued")
+            else:
+                self.finish(job_id, "failed")
+                event("lease expired: failed at the cap")
+            expected.append((job_id, job.status))
+        for result in results:
+            assert [(j.id, j.status) for j in result] == expected, (result, expected)
+
+    # -- invariants ----------------------------------------------------------------------------------------
+
+    @invariant()
+    def stores_agree_with_the_model(self) -> None:
+        memory, sqlite = self.stores
+        memory_counts, sqlite_counts = self.run(memory.counts()), self.run(sqlite.counts())
+        assert memory_counts == sqlite_counts
+        statuses = [j.status for j in self.model.values()]
+        assert memory_counts.active == statuses.count("running")
+        assert memory_counts.completed == sum(s in FINISHED for s in statuses)
+        queued = [j for j in self.model.values() if j.status == "queued"]
+        assert memory_counts.queues.local == sum(j.queue == "local" for j in queued)
+        assert memory_counts.queues.remote == len(queued) - memory_counts.queues.local
+        for job_id, job in self.model.items():
+            record = self.run(memory.get(job_id))
+            assert record == self.run(sqlite.get(job_id))
+            assert (record.status, record.priority, record.attempt) == (job.status, job.priority, job.attempt)
+        memory_state, sqlite_state = self.run(memory.state(10)), self.run(sqlite.state(10))
+        assert memory_state == sqlite_state
+        assert self.run(memory.board(10)) == self.run(sqlite.board(10))
+
+
+SchedulerMachine.TestCase.settings = settings(
+    max_examples=120,
+    stateful_step_count=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestSchedulerMachine = SchedulerMachine.TestCase
