@@ -13,11 +13,13 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
 
 from computeadvisor import __version__
 from computeadvisor.app.background import repeat
 from computeadvisor.app.bootstrap import build_adapters
 from computeadvisor.app.errors import domain_error_handler, http_error_handler, unexpected_error_handler
+from computeadvisor.app.openapi import CompletedJsonRenderPlugin
 from computeadvisor.app.routes import compute_routes, gpu_routes, provider_routes, schedule_routes
 from computeadvisor.app.sampler import Sampler
 from computeadvisor.app.security import AUTH_STATE_KEY, require_token_for_debug_query
@@ -73,6 +75,10 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
         guards=[require_token_for_debug_query],
         state=State({"services": services, AUTH_STATE_KEY: config.token}),
         lifespan=[lifespan],
-        openapi_config=OpenAPIConfig(title="computeadvisor", version=__version__),
+        openapi_config=OpenAPIConfig(
+            title="computeadvisor",
+            version=__version__,
+            render_plugins=[CompletedJsonRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        ),
         debug=False,
     )
