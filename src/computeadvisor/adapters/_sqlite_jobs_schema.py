@@ -143,6 +143,12 @@ _runs_decoder = msgspec.json.Decoder(tuple[Run, ...])
 _encoder = msgspec.json.Encoder()
 
 
+def _real(value: Any) -> float | None:
+    # REAL affinity is not applied to every value an UPDATE ... RETURNING hands back (an integer written at
+    # enqueue comes back as 16, not 16.0), so floats are made floats here, once for every read path.
+    return None if value is None else float(value)
+
+
 def _core_fields(row: Sequence[Any]) -> dict[str, Any]:
     return {
         "id": row[0],
@@ -158,15 +164,15 @@ def _core_fields(row: Sequence[Any]) -> dict[str, Any]:
         "runs": _runs_decoder.decode(row[10]),
         "worker_id": row[11],
         "error": row[12],
-        "created_ts": row[13],
-        "updated_ts": row[14],
-        "started_ts": row[15],
-        "completed_ts": row[16],
-        "duration_sec": row[17],
-        "cost_estimate": row[18],
+        "created_ts": _real(row[13]),
+        "updated_ts": _real(row[14]),
+        "started_ts": _real(row[15]),
+        "completed_ts": _real(row[16]),
+        "duration_sec": _real(row[17]),
+        "cost_estimate": _real(row[18]),
         "bytes_tx": row[19],
         "bytes_rx": row[20],
-        "vram_gb": row[21],
+        "vram_gb": _real(row[21]),
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import anyio
 import anyio.to_thread
@@ -41,11 +41,14 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         adapters = services.adapters
-        await anyio.to_thread.run_sync(adapters.metrics.open)
-        await adapters.settings.open()
-        await adapters.health.open()
-        await adapters.jobs.open()
-        try:
+        async with AsyncExitStack() as opened:
+            # Each adapter is closed only if it was opened, and always: a start that fails half-way must not
+            # leave a database thread behind that keeps the process alive without serving.
+            await anyio.to_thread.run_sync(adapters.metrics.open)
+            opened.push_async_callback(anyio.to_thread.run_sync, adapters.metrics.close)
+            for adapter in (adapters.settings, adapters.health, adapters.jobs):
+                await adapter.open()
+                opened.push_async_callback(adapter.close)
             await sampler.sample_once()  # the first sample exists before the server accepts requests
             for warning in await services.start():
                 log.warning("provider seed: %s", warning)
@@ -54,11 +57,6 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
                 background.start_soon(repeat, LEASE_EXPIRY_INTERVAL_S, services.schedule.expire_leases, "lease expiry")
                 yield
                 background.cancel_scope.cancel()
-        finally:
-            await adapters.jobs.close()
-            await adapters.health.close()
-            await adapters.settings.close()
-            await anyio.to_thread.run_sync(adapters.metrics.close)
 
     def provide_services() -> Services:
         return services

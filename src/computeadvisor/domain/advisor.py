@@ -138,6 +138,7 @@ def merge_context(
         remote_queue_depth=full["remote_queue_depth"],
         local_vram_gb=float(full["local_vram_gb"]),
     )
+    full.update(msgspec.structs.asdict(context))  # the debug echo shows the values the rules used
     return context, full
 
 
