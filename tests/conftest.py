@@ -1,10 +1,27 @@
-"""Shared test configuration."""
+"""Shared test configuration and fixtures."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
+
+from tests.e2e._harness import ServerLauncher
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture
+def launcher(tmp_path: Path) -> Iterator[ServerLauncher]:
+    """Start real servers with ``launcher.start(root)``; all of them are stopped (terminate, then kill) at teardown."""
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    launcher = ServerLauncher(log_dir)
+    try:
+        yield launcher
+    finally:
+        launcher.stop_all()

@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.e2e._harness import RunningServer, ServerLauncher
-
-
-@pytest.fixture
-def launcher(tmp_path: Path) -> Iterator[ServerLauncher]:
-    """Start servers with ``launcher.start(root)``; all of them are stopped at teardown."""
-    log_dir = tmp_path / "logs"
-    log_dir.mkdir()
-    launcher = ServerLauncher(log_dir)
-    try:
-        yield launcher
-    finally:
-        launcher.stop_all()
 
 
 @pytest.fixture(scope="module")
