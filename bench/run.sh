@@ -3,12 +3,23 @@
 #
 #   make bench                      # or: bash bench/run.sh, from the repository root
 #   BENCH_DURATION=10 BENCH_ROUNDS=3 BENCH_WARMUP=2 BENCH_CONNECTIONS=16 make bench
-#   BENCH_STRICT=1 make bench       # also exit 3 when advise or costs miss their target
+#   BENCH_STRICT=1 make bench       # also exit 3 when a route misses its target
+#   bash bench/run.sh http          # only the HTTP routes against the bare app (wrk)
+#   bash bench/run.sh scheduler     # only the scheduler (bench/scheduler.py; see docs/performance.md)
+#   BENCH_SCHEDULER_SIZES="0 100000" BENCH_SCHEDULER_DURATION=5 make bench   # stored jobs per size, s per phase
+#   BENCH_SKIP_SCHEDULER=1 make bench                                         # skip the scheduler part
 #
 # Both servers run on 127.0.0.1 (free ports), one uvicorn process each with uvloop, httptools and no access log.
 # Every scenario is warmed up once, then all scenarios are measured round after round, interleaved, so that noise
 # on this shared 2-core machine spreads over all of them. Raw wrk output and the summary land in bench/results/.
 set -euo pipefail
+
+MODE=${1:-all}
+case $MODE in
+    all | http | scheduler) ;;
+    *) echo "usage: bash bench/run.sh [all|http|scheduler]" >&2; exit 2 ;;
+esac
+[[ $MODE == all && ${BENCH_SKIP_SCHEDULER:-0} == 1 ]] && MODE=http
 
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
@@ -17,9 +28,11 @@ ROUNDS=${BENCH_ROUNDS:-3}
 WARMUP=${BENCH_WARMUP:-2}
 CONNECTIONS=${BENCH_CONNECTIONS:-16}
 THREADS=1
+SCHEDULER_SIZES=${BENCH_SCHEDULER_SIZES:-0 100000 1000000}
+SCHEDULER_DURATION=${BENCH_SCHEDULER_DURATION:-5}
 
 [[ -x $PY && -x .venv/bin/computeadvisor ]] || { echo "bench: .venv is missing; run 'make install'" >&2; exit 1; }
-if ! command -v wrk >/dev/null 2>&1; then
+if [[ $MODE != scheduler ]] && ! command -v wrk >/dev/null 2>&1; then
     echo "bench: installing wrk" >&2
     apt-get update && apt-get install -y wrk
 fi
@@ -45,80 +58,99 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-read -r svc_port bare_port < <($PY bench/util.py free-ports 2)
-[[ -n ${bare_port:-} ]] || { echo "bench: could not find free ports" >&2; exit 1; }
-svc=http://127.0.0.1:$svc_port
-bare=http://127.0.0.1:$bare_port
+status=0
 
-.venv/bin/computeadvisor serve --root "$state" --port "$svc_port" --log-level warning >"$out/service.log" 2>&1 &
-pids+=("$!")
-svc_pid=$!
-$PY -m uvicorn bench.bare_app:app --host 127.0.0.1 --port "$bare_port" --workers 1 --loop uvloop --http httptools \
-    --no-access-log --lifespan on --log-level warning >"$out/bare.log" 2>&1 &
-pids+=("$!")
-bare_pid=$!
-$PY bench/util.py wait "$svc/api/providers" "$svc_pid" "$bare/bare" "$bare_pid" --timeout 30
+http_bench() {
+    read -r svc_port bare_port < <($PY bench/util.py free-ports 2)
+    [[ -n ${bare_port:-} ]] || { echo "bench: could not find free ports" >&2; exit 1; }
+    svc=http://127.0.0.1:$svc_port
+    bare=http://127.0.0.1:$bare_port
 
-provider='{"id":"runpod-dev","kind":"runpod","base":"https://api.runpod.io/v2","meta":{"cost_per_minute":0.12,'\
-'"egress_cost_per_gb":0.09,"vram_cost_per_gb_minute":0.001,"pricing_url":"https://runpod.io/pricing"}}'
-$PY bench/util.py request POST "$svc/api/providers" "$provider" --expect '"ok":true' --out "$out/register.json"
+    .venv/bin/computeadvisor serve --root "$state" --port "$svc_port" --log-level warning >"$out/service.log" 2>&1 &
+    pids+=("$!")
+    svc_pid=$!
+    $PY -m uvicorn bench.bare_app:app --host 127.0.0.1 --port "$bare_port" --workers 1 --loop uvloop --http httptools \
+        --no-access-log --lifespan on --log-level warning >"$out/bare.log" 2>&1 &
+    pids+=("$!")
+    bare_pid=$!
+    $PY bench/util.py wait "$svc/api/providers" "$svc_pid" "$bare/bare" "$bare_pid" --timeout 30
 
-advise_body='{"job":{"width":2048,"height":1152,"priority":3},"allow_remote":true}'
-costs_body='{"job":{"queue":"remote","provider_id":"runpod-dev","duration_minutes":4.5,"bytes_tx":1073741824,"bytes_rx":67108864,"vram_gb":16}}'
-bare_body='{"job":{"width":2048,"height":1152,"priority":3},"allow_remote":true}'
+    provider='{"id":"runpod-dev","kind":"runpod","base":"https://api.runpod.io/v2","meta":{"cost_per_minute":0.12,'
+    provider+='"egress_cost_per_gb":0.09,"vram_cost_per_gb_minute":0.001,"pricing_url":"https://runpod.io/pricing"}}'
+    $PY bench/util.py request POST "$svc/api/providers" "$provider" --expect '"ok":true' --out "$out/register.json"
 
-# name, method, base URL, path, body, baseline scenario, has a target (1/0)
-scenarios=(
-    "bare-post|POST|$bare|/bare|$bare_body|bare-post|0"
-    "advise|POST|$svc|/api/compute/advise|$advise_body|bare-post|1"
-    "costs|POST|$svc|/api/compute/costs|$costs_body|bare-post|1"
-    "bare-get|GET|$bare|/bare||bare-get|0"
-    "providers|GET|$svc|/api/providers||bare-get|0"
-)
+    advise_body='{"job":{"width":2048,"height":1152,"priority":3},"allow_remote":true}'
+    costs_body='{"job":{"queue":"remote","provider_id":"runpod-dev","duration_minutes":4.5,"bytes_tx":1073741824,"bytes_rx":67108864,"vram_gb":16}}'
+    bare_body='{"job":{"width":2048,"height":1152,"priority":3},"allow_remote":true}'
 
-# One request per scenario first: each must answer 2xx with the expected content (costs must find the provider).
-: >"$out/scenarios.tsv"
-for spec in "${scenarios[@]}"; do
-    IFS='|' read -r name method base path body baseline target <<<"$spec"
-    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$method" "$path" "$baseline" "$target" >>"$out/scenarios.tsv"
-    expect=()
-    case $name in
-        advise) expect=(--expect '"decision":') ;;
-        costs) expect=(--expect '"kind":"runpod"' --expect '"estimate":') ;;
-        providers) expect=(--expect '"id":"runpod-dev"') ;;
-    esac
-    $PY bench/util.py request "$method" "$base$path" ${body:+"$body"} "${expect[@]}" --out "$out/response-$name.json"
-done
+    # name, method, base URL, path, body, baseline scenario, has a target (1/0)
+    scenarios=(
+        "bare-post|POST|$bare|/bare|$bare_body|bare-post|0"
+        "advise|POST|$svc|/api/compute/advise|$advise_body|bare-post|1"
+        "costs|POST|$svc|/api/compute/costs|$costs_body|bare-post|1"
+        "bare-get|GET|$bare|/bare||bare-get|0"
+        "providers|GET|$svc|/api/providers||bare-get|0"
+    )
 
-wrk_run() {  # seconds, output file, method, url, body
-    local args=("$3")
-    [[ -n $5 ]] && args+=("$5")
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1"s --latency -s bench/wrk.lua "$4" -- "${args[@]}" >"$2"
-    $PY bench/report.py check "$2" >/dev/null
-}
+    # One request per scenario first: each must answer 2xx with the expected content (costs must find the provider).
+    : >"$out/scenarios.tsv"
+    for spec in "${scenarios[@]}"; do
+        IFS='|' read -r name method base path body baseline target <<<"$spec"
+        printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$method" "$path" "$baseline" "$target" >>"$out/scenarios.tsv"
+        expect=()
+        case $name in
+            advise) expect=(--expect '"decision":') ;;
+            costs) expect=(--expect '"kind":"runpod"' --expect '"estimate":') ;;
+            providers) expect=(--expect '"id":"runpod-dev"') ;;
+        esac
+        $PY bench/util.py request "$method" "$base$path" ${body:+"$body"} "${expect[@]}" --out "$out/response-$name.json"
+    done
 
-wrk --version 2>&1 | head -1 >"$out/wrk.txt" || true
-{ git rev-parse --short HEAD 2>/dev/null || echo unknown; } | tr -d '\n' >"$out/commit.txt"
-[[ -z $(git status --porcelain -- src 2>/dev/null) ]] || echo ' (src has uncommitted changes)' >>"$out/commit.txt"
-cat /proc/loadavg >"$out/loadavg-before.txt" 2>/dev/null || true
-echo "wrk -t$THREADS -c$CONNECTIONS, warm-up ${WARMUP}s per scenario, $ROUNDS rounds of ${DURATION}s per scenario" \
-    >"$out/settings.txt"
-echo "bench: $(cat "$out/settings.txt"); results in $out" >&2
+    wrk_run() {  # seconds, output file, method, url, body
+        local args=("$3")
+        [[ -n $5 ]] && args+=("$5")
+        wrk -t"$THREADS" -c"$CONNECTIONS" -d"$1"s --latency -s bench/wrk.lua "$4" -- "${args[@]}" >"$2"
+        $PY bench/report.py check "$2" >/dev/null
+    }
 
-for spec in "${scenarios[@]}"; do
-    IFS='|' read -r name method base path body _ _ <<<"$spec"
-    wrk_run "$WARMUP" "$out/warmup-$name.txt" "$method" "$base$path" "$body"
-done
-for round in $(seq 1 "$ROUNDS"); do
+    wrk --version 2>&1 | head -1 >"$out/wrk.txt" || true
+    { git rev-parse --short HEAD 2>/dev/null || echo unknown; } | tr -d '\n' >"$out/commit.txt"
+    [[ -z $(git status --porcelain -- src 2>/dev/null) ]] || echo ' (src has uncommitted changes)' >>"$out/commit.txt"
+    cat /proc/loadavg >"$out/loadavg-before.txt" 2>/dev/null || true
+    echo "wrk -t$THREADS -c$CONNECTIONS, warm-up ${WARMUP}s per scenario, $ROUNDS rounds of ${DURATION}s per scenario" \
+        >"$out/settings.txt"
+    echo "bench: $(cat "$out/settings.txt"); results in $out" >&2
+
     for spec in "${scenarios[@]}"; do
         IFS='|' read -r name method base path body _ _ <<<"$spec"
-        wrk_run "$DURATION" "$out/r$round-$name.txt" "$method" "$base$path" "$body"
-        printf 'round %d  %-10s %s\n' "$round" "$name" "$($PY bench/report.py check "$out/r$round-$name.txt")" >&2
+        wrk_run "$WARMUP" "$out/warmup-$name.txt" "$method" "$base$path" "$body"
     done
-done
+    for round in $(seq 1 "$ROUNDS"); do
+        for spec in "${scenarios[@]}"; do
+            IFS='|' read -r name method base path body _ _ <<<"$spec"
+            wrk_run "$DURATION" "$out/r$round-$name.txt" "$method" "$base$path" "$body"
+            printf 'round %d  %-10s %s\n' "$round" "$name" "$($PY bench/report.py check "$out/r$round-$name.txt")" >&2
+        done
+    done
 
-for pid in "$svc_pid" "$bare_pid"; do
-    kill -0 "$pid" 2>/dev/null || { echo "bench: a server died during the run; see $out/*.log" >&2; exit 1; }
-done
-cat /proc/loadavg >"$out/loadavg-after.txt" 2>/dev/null || true
-$PY bench/report.py summarize "$out"
+    for pid in "$svc_pid" "$bare_pid"; do
+        kill -0 "$pid" 2>/dev/null || { echo "bench: a server died during the run; see $out/*.log" >&2; exit 1; }
+    done
+    cat /proc/loadavg >"$out/loadavg-after.txt" 2>/dev/null || true
+    $PY bench/report.py summarize "$out" || status=$?
+    for pid in "$svc_pid" "$bare_pid"; do  # idle now: out of the way of the scheduler part
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}
+
+scheduler_bench() {
+    echo "bench: scheduler, sizes $SCHEDULER_SIZES, $ROUNDS rounds × ${SCHEDULER_DURATION}s per phase" >&2
+    # shellcheck disable=SC2086  # the sizes are a space-separated list on purpose
+    $PY bench/scheduler.py --sizes $SCHEDULER_SIZES --rounds "$ROUNDS" --duration "$SCHEDULER_DURATION" \
+        --connections "$CONNECTIONS" --out "$out/scheduler" || status=$?
+}
+
+[[ $MODE == scheduler ]] || http_bench
+[[ $MODE == http ]] || scheduler_bench
+exit "$status"
