@@ -1,81 +1,95 @@
-"""Connections of the scheduler database: opening with the durability pragmas, migrating, and the reader."""
+"""Connections of the scheduler database: opening with the durability pragmas, migrating, and the reader.
+
+Both connections are plain :mod:`sqlite3` connections, each owned by its own thread, so that the event loop waits
+on one hand-off per group of statements rather than one per statement. The writer connection is opened and
+migrated on the writer's thread (:meth:`GroupCommitWriter.open`); the reader lives in :class:`Reader`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
-
-import aiosqlite
+from typing import Any, TypeVar
 
 from computeadvisor.adapters import _sqlite_jobs_schema as sql
-from computeadvisor.adapters._sqlite_writer import storage_error
+from computeadvisor.adapters._sqlite_writer import GroupCommitWriter, storage_error
 from computeadvisor.domain.errors import StorageError
 from computeadvisor.domain.jobs import iso_utc
 
+T = TypeVar("T")
+Rows = list[Sequence[Any]]
+Statement = tuple[str, Sequence[Any]]
 
-async def connect(path: Path, *, writer: bool, busy_ms: int) -> aiosqlite.Connection:
-    """A connection in autocommit mode (every transaction is exactly the BEGIN ... COMMIT we issue).
 
-    The writer sets WAL and ``synchronous=FULL`` (§5.9); the reader is ``query_only``.
-    """
-    conn = await aiosqlite.connect(path, isolation_level=None)
+def _connect(path: Path, busy_ms: int, pragmas: Sequence[str]) -> sqlite3.Connection:
+    # Autocommit mode: every transaction is exactly the BEGIN ... COMMIT we issue.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
-        await conn.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
-        await conn.execute("PRAGMA foreign_keys = ON")
-        if writer:
-            await conn.execute("PRAGMA journal_mode = WAL")
-            await conn.execute("PRAGMA synchronous = FULL")
-        else:
-            await conn.execute("PRAGMA query_only = ON")
+        for pragma in (f"PRAGMA busy_timeout = {int(busy_ms)}", "PRAGMA foreign_keys = ON", *pragmas):
+            conn.execute(pragma).fetchall()
     except BaseException:
-        await conn.close()
+        conn.close()
         raise
     return conn
 
 
-async def migrate(conn: aiosqlite.Connection, path: Path) -> None:
+def connect_writer(path: Path, *, busy_ms: int) -> sqlite3.Connection:
+    """The writer connection, WAL and ``synchronous=FULL`` (§5.9), migrated. Blocking: for the writer thread."""
+    conn = _connect(path, busy_ms, ("PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"))
+    try:
+        migrate(conn, path)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def migrate(conn: sqlite3.Connection, path: Path) -> None:
     """Bring the schema to ``SCHEMA_VERSION`` in one transaction, recording each step in ``schema_migrations``.
 
     Raises:
         StorageError: the database was written by a newer schema version.
     """
-    await conn.execute("BEGIN IMMEDIATE")
+    conn.execute("BEGIN IMMEDIATE")
     try:
-        await conn.execute(sql.MIGRATIONS_TABLE)
-        rows = await conn.execute_fetchall("SELECT coalesce(max(version), 0) FROM schema_migrations")
-        version = int(next(iter(rows))[0])
+        conn.execute(sql.MIGRATIONS_TABLE)
+        version = int(conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0])
         if version > sql.SCHEMA_VERSION:
             raise StorageError(f"{path} has schema version {version}; this version knows up to {sql.SCHEMA_VERSION}")
         for target in range(version + 1, sql.SCHEMA_VERSION + 1):
             for statement in sql.MIGRATIONS[target]:
-                await conn.execute(statement)
-            await conn.execute(
+                conn.execute(statement)
+            conn.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", (target, iso_utc(time.time()))
             )
-        await conn.execute("COMMIT")
+        conn.execute("COMMIT")
     except BaseException:
-        await conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
 
 
-async def open_connections(path: Path, *, busy_ms: int) -> tuple[aiosqlite.Connection, aiosqlite.Connection]:
-    """(writer, reader) on a migrated database, creating its directory; StorageError when that fails."""
-    writer = reader = None
+async def open_connections(path: Path, *, busy_ms: int, max_batch: int) -> tuple[GroupCommitWriter, Reader]:
+    """The started writer and the reader of a migrated database, creating its directory; StorageError on failure.
+
+    Must be called on the event loop that will use them.
+    """
+    writer: GroupCommitWriter | None = None
     try:
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-        writer = await connect(path, writer=True, busy_ms=busy_ms)
-        await migrate(writer, path)
-        reader = await connect(path, writer=False, busy_ms=busy_ms)
+        connect = functools.partial(connect_writer, path, busy_ms=busy_ms)
+        writer = await GroupCommitWriter.open(connect, max_batch=max_batch)
+        reader = await Reader.open(path, busy_ms=busy_ms)
     except BaseException as exc:
-        for conn in (reader, writer):
-            if conn is not None:
-                with contextlib.suppress(sqlite3.Error):
-                    await conn.close()
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                await writer.close()
         if isinstance(exc, OSError | sqlite3.Error):
             raise storage_error(exc) from exc
         raise
@@ -83,40 +97,104 @@ async def open_connections(path: Path, *, busy_ms: int) -> tuple[aiosqlite.Conne
 
 
 class Reader:
-    """The reader connection, one user at a time, so that a snapshot never lets another read into it.
+    """The ``query_only`` reader connection on its own thread; in WAL mode it never waits for the writer.
 
-    Must be made on the event loop that will use it.
+    Every call runs whole on the thread, so a snapshot never lets another read into it. Single reads made in the
+    same turn of the event loop go to the thread together, in one hand-off, and their callers resume together.
+    Made with :meth:`open`, on the event loop that will use it.
     """
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, thread: ThreadPoolExecutor) -> None:
         self._conn = conn
-        self._lock = asyncio.Lock()
+        self._thread = thread
+        self._pending: list[tuple[Statement, asyncio.Future[Rows]]] = []
+        self._open = True
 
-    @contextlib.asynccontextmanager
-    async def _using(self) -> AsyncIterator[aiosqlite.Connection]:
-        async with self._lock:
-            try:
-                yield self._conn
-            except sqlite3.Error as exc:
-                raise storage_error(exc) from exc
+    @classmethod
+    async def open(cls, path: Path, *, busy_ms: int) -> Reader:
+        """Open the reader connection on a new thread (raises what opening raises)."""
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scheduler-reader")
+        try:
+            connect = functools.partial(_connect, path, busy_ms, ("PRAGMA query_only = ON",))
+            conn = await asyncio.get_running_loop().run_in_executor(thread, connect)
+        except BaseException:
+            thread.shutdown(wait=False)
+            raise
+        return cls(conn, thread)
 
-    async def read(self, statement: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+    async def read(self, statement: str, params: Sequence[Any] = ()) -> Rows:
         """All rows of one statement, from the latest committed state."""
-        async with self._using() as conn:
-            return list(await conn.execute_fetchall(statement, params))
+        if not self._open:
+            raise StorageError("scheduler store is not open")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Rows] = loop.create_future()
+        if not self._pending:
+            loop.call_soon(self._flush)  # after every read this turn of the loop makes
+        self._pending.append(((statement, params), future))
+        return await future
 
-    @contextlib.asynccontextmanager
-    async def snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
-        """The connection inside one read transaction: every statement sees the same committed state."""
-        async with self._using() as conn:
-            await conn.execute("BEGIN")
-            try:
-                yield conn
-            finally:
-                await conn.execute("COMMIT")
+    async def snapshot(self, statements: Sequence[Statement]) -> list[Rows]:
+        """The rows of each statement, all read in one read transaction (the same committed state)."""
+        return await self._call(_read_snapshot, self._conn, statements)
 
     async def close(self) -> None:
-        """Close the connection (waiting for a read in progress)."""
-        async with self._lock:
-            with contextlib.suppress(sqlite3.Error):
-                await self._conn.close()
+        """Close the connection once the reads already made are answered; idempotent."""
+        if not self._open:
+            return
+        self._open = False
+        self._flush()
+        with contextlib.suppress(sqlite3.Error):
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._conn.close)
+        self._thread.shutdown(wait=False)  # idle now: the thread ends on its own
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        if not self._open:
+            raise StorageError("scheduler store is not open")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+        except sqlite3.Error as exc:
+            raise storage_error(exc) from exc
+
+    def _flush(self) -> None:
+        live = [(statement, future) for statement, future in self._pending if not future.done()]
+        self._pending = []
+        if not live:
+            return
+        done = asyncio.get_running_loop().run_in_executor(
+            self._thread, _read_each, self._conn, [statement for statement, _ in live]
+        )
+        done.add_done_callback(functools.partial(_answer, [future for _, future in live]))
+
+
+def _read_each(conn: sqlite3.Connection, statements: list[Statement]) -> list[Rows | BaseException]:
+    """Each statement on its own (a failure is that statement's answer); blocking: for the reader thread."""
+    answers: list[Rows | BaseException] = []
+    for statement, params in statements:
+        try:
+            answers.append(conn.execute(statement, params).fetchall())
+        except Exception as exc:
+            answers.append(storage_error(exc) if isinstance(exc, sqlite3.Error) else exc)
+    return answers
+
+
+def _read_snapshot(conn: sqlite3.Connection, statements: Sequence[Statement]) -> list[Rows]:
+    conn.execute("BEGIN")
+    try:
+        return [conn.execute(statement, params).fetchall() for statement, params in statements]
+    finally:
+        conn.execute("COMMIT")
+
+
+def _answer(futures: list[asyncio.Future[Rows]], done: asyncio.Future[list[Rows | BaseException]]) -> None:
+    """Hand each reader its rows or its error, on the event loop."""
+    try:
+        answers = done.result()
+    except BaseException as exc:  # the hand-off itself failed: every reader of it hears so
+        answers = [storage_error(exc)] * len(futures)
+    for future, answer in zip(futures, answers, strict=True):
+        if future.done():
+            continue
+        if isinstance(answer, BaseException):
+            future.set_exception(answer)
+        else:
+            future.set_result(answer)

@@ -1,14 +1,19 @@
 """Group commit on one SQLite writer connection: concurrent writes share one ``BEGIN IMMEDIATE ... COMMIT``.
 
-A single task owns the writer connection. Callers submit an operation and await its own result; the task takes
-every operation waiting in the queue (up to ``max_batch``), runs each inside its own ``SAVEPOINT`` and commits them
-together, so that one fsync (``synchronous=FULL``) makes the whole batch durable. Results are handed out only
-after the ``COMMIT`` succeeded: no caller hears of a write that could still be lost.
+A single asyncio task collects operations; a dedicated thread owns the writer connection (a plain :mod:`sqlite3`
+connection, used by nothing else). Callers submit an operation and await its own result; the task takes every
+operation waiting in the queue (up to ``max_batch``) and hands the whole batch to the thread in one call, which
+runs ``BEGIN IMMEDIATE``, each operation inside its own ``SAVEPOINT``, and ``COMMIT``, so that one fsync
+(``synchronous=FULL``) makes the batch durable and the event loop waits on one hand-off per batch, not one per
+statement. Results are handed out, on the event loop, only after the ``COMMIT`` succeeded: no caller hears of a
+write that could still be lost.
 
-An operation that raises is rolled back to its savepoint and gets its own error; the others in the batch commit.
-An operation submitted with ``savepoint=False`` writes with at most one statement, after any check that can
-raise: SQLite undoes a failed statement by itself, so it saves the two round trips of a savepoint (claim, enqueue).
-If the transaction itself fails (``BEGIN``, ``COMMIT``, or an error that made SQLite roll back everything), every
+Operations are plain functions of a :class:`WriteTxn`: they run on the writer thread, so they must not await,
+block on anything but SQLite, or touch the event loop; whatever needs I/O (a registry look-up) is done before
+submitting. An operation that raises is rolled back to its savepoint and gets its own error; the others in the
+batch commit. An operation submitted with ``savepoint=False`` writes with at most one statement, after any check
+that can raise: SQLite undoes a failed statement by itself, so it skips the savepoint (claim, enqueue). If the
+transaction itself fails (``BEGIN``, ``COMMIT``, or an error after which SQLite rolled back everything), every
 operation of the batch gets a :class:`StorageError`.
 """
 
@@ -18,10 +23,9 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
-
-import aiosqlite
 
 from computeadvisor.adapters import _sqlite_jobs_schema as sql
 from computeadvisor.domain.errors import ComputeAdvisorError, StorageError
@@ -38,7 +42,9 @@ def storage_error(exc: BaseException) -> StorageError:
 class WriteTxn:
     """What an operation gets: statements on the writer connection, inside the batch's transaction."""
 
-    def __init__(self, conn: aiosqlite.Connection, seq: int) -> None:
+    __slots__ = ("_conn", "seq")
+
+    def __init__(self, conn: sqlite3.Connection, seq: int) -> None:
         self._conn = conn
         self.seq = seq
 
@@ -47,16 +53,17 @@ class WriteTxn:
         self.seq += 1
         return self.seq
 
-    async def fetch(self, statement: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Sequence[Any]]:
+    def fetch(self, statement: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Sequence[Any]]:
         """All rows of one statement (run to completion, so ``RETURNING`` writes are applied)."""
-        return list(await self._conn.execute_fetchall(statement, params))
+        return self._conn.execute(statement, params).fetchall()
 
-    async def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
         """Run one statement (a count of changed rows, where needed, comes from ``RETURNING`` and :meth:`fetch`)."""
-        await self._conn.execute_fetchall(statement, params)
+        self._conn.execute(statement, params).fetchall()
 
 
-Operation = Callable[[WriteTxn], Awaitable[T]]
+Operation = Callable[[WriteTxn], T]
+_Outcome = tuple[Any, BaseException | None]  # (result, error) of one operation
 
 
 class _Item(Generic[T]):
@@ -69,24 +76,36 @@ class _Item(Generic[T]):
 
 
 class GroupCommitWriter:
-    """The single writer task of one connection (opened by the caller with ``isolation_level=None``).
+    """The writer task of one connection and the thread that owns the connection.
 
-    Args:
-        conn: the writer connection, which the writer now owns and closes; nothing else may write through it.
-        max_batch: the most operations per transaction, which bounds how long the first of them waits.
+    Made with :meth:`open`, which opens the connection on that thread.
     """
 
-    def __init__(self, conn: aiosqlite.Connection, *, max_batch: int = 64) -> None:
+    def __init__(self, conn: sqlite3.Connection, thread: ThreadPoolExecutor, *, max_batch: int) -> None:
         self._conn = conn
+        self._thread = thread
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Item[Any] | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.batches = 0  # committed transactions, for tests and benchmarks
         self.operations = 0  # operations in them
 
-    def start(self) -> None:
-        """Start the writer task on the running event loop."""
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="scheduler-writer")
+    @classmethod
+    async def open(cls, connect: Callable[[], sqlite3.Connection], *, max_batch: int = 64) -> GroupCommitWriter:
+        """Run ``connect`` (which opens and migrates the database) on a new writer thread, then start the task.
+
+        ``connect`` must open the connection with ``isolation_level=None`` and ``check_same_thread=False``; the
+        writer owns and closes it. Whatever ``connect`` raises is raised here, and the thread is let go.
+        """
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scheduler-writer")
+        try:
+            conn = await asyncio.get_running_loop().run_in_executor(thread, connect)
+        except BaseException:
+            thread.shutdown(wait=False)
+            raise
+        writer = cls(conn, thread, max_batch=max_batch)
+        writer._task = asyncio.get_running_loop().create_task(writer._run(), name="scheduler-writer")
+        return writer
 
     async def submit(self, operation: Operation[T], *, savepoint: bool = True) -> T:
         """Run ``operation`` in the next batch; its result once that batch is committed.
@@ -105,14 +124,15 @@ class GroupCommitWriter:
 
     async def close(self) -> None:
         """Commit everything already submitted, end the task, and close the connection; idempotent."""
-        if self._task is not None:
-            self._queue.put_nowait(None)
+        if self._task is None:
+            return
+        self._queue.put_nowait(None)
+        try:
             await self._task
+        finally:
             self._task = None
-            with contextlib.suppress(sqlite3.Error):
-                await self._conn.execute("PRAGMA optimize")  # keeps the planner's statistics fresh, cheaply
-            with contextlib.suppress(sqlite3.Error):
-                await self._conn.close()
+            await asyncio.get_running_loop().run_in_executor(self._thread, _close, self._conn)
+            self._thread.shutdown(wait=False)  # idle now: the thread ends on its own
 
     async def _run(self) -> None:
         stopping = False
@@ -128,76 +148,91 @@ class GroupCommitWriter:
                     break
                 batch.append(item)
             await self._commit(batch)
-        # Anything submitted after stop() began gets an answer too.
+        # Anything submitted after close() began gets an answer too.
         while not self._queue.empty():
             item = self._queue.get_nowait()
-            if item is not None:
-                _fail_all([item], StorageError("scheduler store is closed"))
+            if item is not None and not item.future.done():
+                item.future.set_exception(StorageError("scheduler store is closed"))
 
     async def _commit(self, batch: list[_Item[Any]]) -> None:
-        conn = self._conn
-        outcomes: list[tuple[_Item[Any], Any, BaseException | None]] = []
-        try:
-            await conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            _fail_all(batch, storage_error(exc))
+        live = [item for item in batch if not item.future.done()]  # a caller gone before its turn: not run
+        if not live:
             return
+        work = [(item.operation, item.savepoint) for item in live]
+        done = asyncio.get_running_loop().run_in_executor(self._thread, _commit_batch, self._conn, work)
         try:
-            rows = await conn.execute_fetchall(sql.SELECT_COUNTER, ("seq",))
-            txn = WriteTxn(conn, int(next(iter(rows))[0]))
-            for item in batch:
-                if item.future.done():  # the caller went away before its turn: do not run it
-                    continue
-                outcomes.append(await _run_one(conn, txn, item))
-            await conn.execute(sql.SET_COUNTER, (txn.seq, "seq"))
-            await conn.execute("COMMIT")
-        except BaseException as exc:
-            # Nothing of the batch is durable: every caller hears so, and the connection leaves the transaction.
-            await _rollback(conn)
-            _fail_all(batch, storage_error(exc))
-            if not isinstance(exc, Exception):
-                raise
-            if not isinstance(exc, sqlite3.Error):
-                log.error("scheduler writer batch failed", exc_info=exc)
+            await asyncio.wait((done,))  # never cancels ``done``: the thread finishes the batch regardless
+        finally:
+            if done.done():
+                self._settle(live, done)
+            else:  # this task was cancelled: the callers still hear the real outcome once the thread is through
+                done.add_done_callback(lambda _: self._settle(live, done))
+        failure = done.exception()
+        if failure is not None and not isinstance(failure, Exception):
+            raise failure
+
+    def _settle(self, live: list[_Item[Any]], done: asyncio.Future[list[_Outcome]]) -> None:
+        """Hand every caller of a finished batch its result or error (on the event loop)."""
+        failure = done.exception()
+        if failure is not None:  # nothing of the batch is durable: every caller hears so
+            if isinstance(failure, Exception) and not isinstance(failure, sqlite3.Error):
+                log.error("scheduler writer batch failed", exc_info=failure)
+            error = storage_error(failure)
+            for item in live:
+                if not item.future.done():
+                    item.future.set_exception(error)
             return
+        outcomes = done.result()
         self.batches += 1
         self.operations += len(outcomes)
-        for item, result, error in outcomes:
+        for item, (result, op_error) in zip(live, outcomes, strict=True):
             if item.future.done():
                 continue
-            if error is None:
+            if op_error is None:
                 item.future.set_result(result)
             else:
-                item.future.set_exception(error)
+                item.future.set_exception(op_error)
 
 
-async def _run_one(
-    conn: aiosqlite.Connection, txn: WriteTxn, item: _Item[Any]
-) -> tuple[_Item[Any], Any, BaseException | None]:
-    """One operation inside its savepoint; a failure is rolled back to it and becomes that operation's error."""
-    if item.savepoint:
-        await conn.execute("SAVEPOINT op")
+def _commit_batch(conn: sqlite3.Connection, work: list[tuple[Operation[Any], bool]]) -> list[_Outcome]:
+    """One transaction for the whole batch, on the writer thread; raises when nothing of it was committed."""
+    conn.execute("BEGIN IMMEDIATE")
     try:
-        result = await item.operation(txn)
+        txn = WriteTxn(conn, int(conn.execute(sql.SELECT_COUNTER, ("seq",)).fetchone()[0]))
+        outcomes = [_run_one(conn, txn, operation, savepoint) for operation, savepoint in work]
+        conn.execute(sql.SET_COUNTER, (txn.seq, "seq"))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:  # SQLite may already have rolled the transaction back on its own
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        raise
+    return outcomes
+
+
+def _run_one(conn: sqlite3.Connection, txn: WriteTxn, operation: Operation[Any], savepoint: bool) -> _Outcome:
+    """One operation inside its savepoint; a failure is rolled back to it and becomes that operation's error."""
+    if savepoint:
+        conn.execute("SAVEPOINT op")
+    try:
+        result = operation(txn)
     except Exception as exc:
-        if item.savepoint:
-            await conn.execute("ROLLBACK TO op")
-            await conn.execute("RELEASE op")
+        if not conn.in_transaction:  # SQLite rolled back the whole batch (disk full, I/O error...)
+            raise
+        if savepoint:
+            conn.execute("ROLLBACK TO op")
+            conn.execute("RELEASE op")
         error = storage_error(exc) if isinstance(exc, sqlite3.Error) else exc
         if not isinstance(error, ComputeAdvisorError):
             log.error("scheduler operation failed", exc_info=exc)
-        return item, None, error
-    if item.savepoint:
-        await conn.execute("RELEASE op")
-    return item, result, None
+        return None, error
+    if savepoint:
+        conn.execute("RELEASE op")
+    return result, None
 
 
-async def _rollback(conn: aiosqlite.Connection) -> None:
-    with contextlib.suppress(sqlite3.Error):  # SQLite may already have rolled the transaction back on its own
-        await conn.execute("ROLLBACK")
-
-
-def _fail_all(items: Iterable[_Item[Any]], error: BaseException) -> None:
-    for item in items:
-        if not item.future.done():
-            item.future.set_exception(error)
+def _close(conn: sqlite3.Connection) -> None:
+    with contextlib.suppress(sqlite3.Error):
+        conn.execute("PRAGMA optimize")  # keeps the planner's statistics fresh, cheaply
+    with contextlib.suppress(sqlite3.Error):
+        conn.close()

@@ -1,8 +1,10 @@
 """JobStore on SQLite (``<root>/data/scheduler.db``): WAL, ``synchronous=FULL``, one group-committing writer.
 
-Writes go through :class:`GroupCommitWriter` on the writer connection (every mutation inside ``BEGIN IMMEDIATE``);
-reads use a separate reader connection, which in WAL mode never waits for the writer. Transitions are the pure
-functions of :mod:`computeadvisor.domain.job_machine`, except the claim, which is the single statement
+Writes go through :class:`GroupCommitWriter` on the writer connection (every mutation inside ``BEGIN IMMEDIATE``):
+each is a plain function of a :class:`WriteTxn` that runs on the writer thread, with every look-up that needs
+I/O (the provider registry) done before it is submitted. Reads go through :class:`Reader`, a separate connection
+on its own thread, which in WAL mode never waits for the writer. Transitions are the pure functions of
+:mod:`computeadvisor.domain.job_machine`, except the claim, which is the single statement
 ``_sqlite_jobs_schema.CLAIM``.
 """
 
@@ -101,10 +103,9 @@ class SqliteJobStore(JobStore):
     async def open(self) -> None:
         if self._writer is not None:
             return
-        writer_conn, reader_conn = await open_connections(self._path, busy_ms=self._busy_ms)
-        self._reader = Reader(reader_conn)
-        self._writer = GroupCommitWriter(writer_conn, max_batch=self._max_batch)
-        self._writer.start()
+        self._writer, self._reader = await open_connections(
+            self._path, busy_ms=self._busy_ms, max_batch=self._max_batch
+        )
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -135,54 +136,55 @@ class SqliteJobStore(JobStore):
         return sql.counts_from_rows(await self._read(sql.SELECT_COUNTERS))
 
     async def state(self, limit: int) -> StatePage:
-        async with self._reading.snapshot() as conn:
-            local = await conn.execute_fetchall(sql.SELECT_QUEUED, ("local", limit))
-            remote = await conn.execute_fetchall(sql.SELECT_QUEUED, ("remote", limit))
-            active = await conn.execute_fetchall(f"{sql.SELECT_RUNNING} LIMIT ?", (limit,))
-            finished = await conn.execute_fetchall(sql.SELECT_FINISHED, (limit,))
-            counters = await conn.execute_fetchall(sql.SELECT_COUNTERS)
+        local, remote, active, finished, counters = await self._reading.snapshot(
+            [
+                (sql.SELECT_QUEUED, ("local", limit)),
+                (sql.SELECT_QUEUED, ("remote", limit)),
+                (f"{sql.SELECT_RUNNING} LIMIT ?", (limit,)),
+                (sql.SELECT_FINISHED, (limit,)),
+                (sql.SELECT_COUNTERS, ()),
+            ]
+        )
         views = sql.views_from_rows
         return StatePage(
             queues=QueueViews(local=views(local), remote=views(remote)),
             active=views(active),
             completed=views(finished),
-            counts=sql.counts_from_rows(list(counters)),
+            counts=sql.counts_from_rows(counters),
         )
 
     async def board(self, limit: int) -> Board:
-        async with self._reading.snapshot() as conn:
-            running = await conn.execute_fetchall(sql.SELECT_RUNNING)
-            finished = await conn.execute_fetchall(sql.SELECT_FINISHED, (limit,))
+        running, finished = await self._reading.snapshot([(sql.SELECT_RUNNING, ()), (sql.SELECT_FINISHED, (limit,))])
         jobs = [sql.core_from_row(row) for row in (*running, *finished)]
         return build_board(jobs, self._now())
 
     # -- writing -------------------------------------------------------------------------------------------
 
-    async def _load(self, txn: WriteTxn, job_id: str) -> JobState:
-        rows = await txn.fetch(sql.SELECT_JOB, (job_id,))
+    def _load(self, txn: WriteTxn, job_id: str) -> JobState:
+        rows = txn.fetch(sql.SELECT_JOB, (job_id,))
         if not rows:
             raise machine.not_found(job_id)
         return sql.state_from_row(rows[0])
 
-    async def _save(self, txn: WriteTxn, state: JobState) -> Job:
-        await txn.execute(sql.UPDATE_JOB, sql.update_params(state))
+    def _save(self, txn: WriteTxn, state: JobState) -> Job:
+        txn.execute(sql.UPDATE_JOB, sql.update_params(state))
         if state.job.status in FINISHED:
-            await self._prune_excess(txn)
+            self._prune_excess(txn)
         return state.job
 
-    async def _prune_excess(self, txn: WriteTxn) -> int:
-        rows = await txn.fetch(sql.SELECT_COUNTER, ("finished",))
+    def _prune_excess(self, txn: WriteTxn) -> int:
+        rows = txn.fetch(sql.SELECT_COUNTER, ("finished",))
         excess = int(rows[0][0]) - self._retention
-        return len(await txn.fetch(sql.PRUNE, (excess,))) if excess > 0 else 0
+        return len(txn.fetch(sql.PRUNE, (excess,))) if excess > 0 else 0
 
     async def enqueue(self, spec: JobSpec) -> tuple[Job, bool]:
         now = self._now()
 
-        async def op(txn: WriteTxn) -> tuple[Job, bool]:
+        def op(txn: WriteTxn) -> tuple[Job, bool]:
             state = machine.new_state(spec, now, txn.next_seq())
-            if await txn.fetch(sql.INSERT_NEW_JOB, sql.insert_params(state)):
+            if txn.fetch(sql.INSERT_NEW_JOB, sql.insert_params(state)):
                 return state.job, True
-            existing = await self._load(txn, spec.id)  # the id is taken: idempotent or a conflict (§5.6)
+            existing = self._load(txn, spec.id)  # the id is taken: idempotent or a conflict (§5.6)
             machine.check_same_spec(existing, spec)
             return existing.job, False
 
@@ -193,7 +195,7 @@ class SqliteJobStore(JobStore):
         token = machine.new_lease_token()
         expires = now + request.lease_seconds
 
-        async def op(txn: WriteTxn) -> JobState | None:
+        def op(txn: WriteTxn) -> JobState | None:
             params = {
                 "seq": txn.next_seq(),
                 "worker": request.worker_id,
@@ -205,10 +207,12 @@ class SqliteJobStore(JobStore):
                 "seconds": request.lease_seconds,
                 "queue": request.queue,
             }
-            rows = await txn.fetch(sql.CLAIM, params)
+            rows = txn.fetch(sql.CLAIM, params)
             if not rows:
                 return None
-            self._expiry.lower(expires)  # in batch order, so a later expiry pass in the batch sees it
+            # In batch order, so a later expiry pass in the batch sees it (on the writer thread: an expiry look-up
+            # on the loop racing with it can at worst leave the watch too high for its recheck_s, as allowed).
+            self._expiry.lower(expires)
             return sql.state_from_row(rows[0])
 
         state = await self.writer.submit(op, savepoint=False)
@@ -217,9 +221,9 @@ class SqliteJobStore(JobStore):
     async def heartbeat(self, request: HeartbeatRequest) -> Claimed:
         now = self._now()
 
-        async def op(txn: WriteTxn) -> JobState:
-            state = machine.heartbeat(await self._load(txn, request.job_id), request, now)
-            await self._save(txn, state)
+        def op(txn: WriteTxn) -> JobState:
+            state = machine.heartbeat(self._load(txn, request.job_id), request, now)
+            self._save(txn, state)
             return state
 
         state = await self.writer.submit(op)
@@ -234,9 +238,9 @@ class SqliteJobStore(JobStore):
         provider = None if request.cost_estimate is not None else await self._provider_of(request.job_id, providers)
         now = self._now()
 
-        async def op(txn: WriteTxn) -> Job:
-            state = await self._load(txn, request.job_id)
-            return await self._save(txn, machine.complete(state, request, now, txn.next_seq(), provider))
+        def op(txn: WriteTxn) -> Job:
+            state = self._load(txn, request.job_id)
+            return self._save(txn, machine.complete(state, request, now, txn.next_seq(), provider))
 
         return await self.writer.submit(op)
 
@@ -244,29 +248,29 @@ class SqliteJobStore(JobStore):
         provider = await self._provider_of(request.job_id, providers)
         now = self._now()
 
-        async def op(txn: WriteTxn) -> Job:
-            state = await self._load(txn, request.job_id)
-            return await self._save(txn, machine.fail(state, request, now, txn.next_seq(), provider))
+        def op(txn: WriteTxn) -> Job:
+            state = self._load(txn, request.job_id)
+            return self._save(txn, machine.fail(state, request, now, txn.next_seq(), provider))
 
         return await self.writer.submit(op)
 
     async def requeue(self, request: RequeueRequest) -> Job:
         now = self._now()
 
-        async def op(txn: WriteTxn) -> Job:
-            state = await self._load(txn, request.job_id)
+        def op(txn: WriteTxn) -> Job:
+            state = self._load(txn, request.job_id)
             if state.job.status == QUEUED:
                 return state.job
-            return await self._save(txn, machine.requeue(state, request.priority, now, txn.next_seq()))
+            return self._save(txn, machine.requeue(state, request.priority, now, txn.next_seq()))
 
         return await self.writer.submit(op)
 
     async def cancel(self, job_id: str) -> Job:
         now = self._now()
 
-        async def op(txn: WriteTxn) -> Job:
-            state = await self._load(txn, job_id)
-            return await self._save(txn, machine.cancel(state, now, txn.next_seq()))
+        def op(txn: WriteTxn) -> Job:
+            state = self._load(txn, job_id)
+            return self._save(txn, machine.cancel(state, now, txn.next_seq()))
 
         return await self.writer.submit(op)
 
@@ -281,14 +285,14 @@ class SqliteJobStore(JobStore):
         due = await self._read(sql.SELECT_DUE_PROVIDERS, (now,))
         found = await lookup_all((row[0] for row in due), providers)
 
-        async def op(txn: WriteTxn) -> list[Job]:
+        def op(txn: WriteTxn) -> list[Job]:
             changed: list[Job] = []
-            for row in await txn.fetch(sql.SELECT_EXPIRED, (now,)):
+            for row in txn.fetch(sql.SELECT_EXPIRED, (now,)):
                 state = sql.state_from_row(row)
                 provider = found.get(state.job.provider_id or "")
                 expired = machine.expire(state, now, txn.next_seq(), self._attempt_cap, provider)
-                changed.append(await self._save(txn, expired))
-            rows = await txn.fetch(sql.NEXT_EXPIRY)
+                changed.append(self._save(txn, expired))
+            rows = txn.fetch(sql.NEXT_EXPIRY)
             self._expiry.seen(rows[0][0] if rows else None)
             return changed
 
