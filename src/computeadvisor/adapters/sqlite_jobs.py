@@ -13,9 +13,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from computeadvisor.adapters import _sqlite_jobs_schema as sql
+from computeadvisor.adapters._files import FreshnessCache
 from computeadvisor.adapters._job_support import ExpiryWatch, lookup_all
 from computeadvisor.adapters._sqlite_conn import Reader, open_connections
 from computeadvisor.adapters._sqlite_writer import GroupCommitWriter, WriteTxn
@@ -51,6 +52,9 @@ from computeadvisor.ports.job_store import JobStore
 DB_PATH = Path("data") / "scheduler.db"
 
 
+T = TypeVar("T")
+
+
 class SqliteJobStore(JobStore):
     """The durable job store.
 
@@ -74,6 +78,8 @@ class SqliteJobStore(JobStore):
         max_batch: int = 64,
     ) -> None:
         self._path = root / DB_PATH
+        wal_path = self._path.with_name(self._path.name + "-wal")
+        self._counts_cache: FreshnessCache[JobCounts] = FreshnessCache((self._path, wal_path))
         self._attempt_cap = attempt_cap
         self._retention = retention
         self._clock = clock
@@ -99,6 +105,12 @@ class SqliteJobStore(JobStore):
         return float(self._clock())
 
     # -- lifecycle -----------------------------------------------------------------------------------------
+
+    async def _submit(self, operation: Callable[[WriteTxn], T], *, savepoint: bool = True) -> T:
+        try:
+            return await self.writer.submit(operation, savepoint=savepoint)
+        finally:
+            self._counts_cache.clear()  # our own commit: the next count reads again
 
     async def open(self) -> None:
         if self._writer is not None:
@@ -133,7 +145,13 @@ class SqliteJobStore(JobStore):
         return sql.state_from_row(rows[0]).job
 
     async def counts(self) -> JobCounts:
-        return sql.counts_from_rows(await self._read(sql.SELECT_COUNTERS))
+        """The counters row, reused while the database files are unchanged (the advisor asks on every request)."""
+        signature = self._counts_cache.signature()
+        counts = self._counts_cache.get(signature)
+        if counts is None:
+            counts = sql.counts_from_rows(await self._read(sql.SELECT_COUNTERS))
+            self._counts_cache.put(signature, counts)
+        return counts
 
     async def state(self, limit: int) -> StatePage:
         local, remote, active, finished, counters = await self._reading.snapshot(
@@ -188,7 +206,7 @@ class SqliteJobStore(JobStore):
             machine.check_same_spec(existing, spec)
             return existing.job, False
 
-        return await self.writer.submit(op, savepoint=False)
+        return await self._submit(op, savepoint=False)
 
     async def claim(self, request: ClaimRequest) -> Claimed | None:
         now = self._now()
@@ -215,7 +233,7 @@ class SqliteJobStore(JobStore):
             self._expiry.lower(expires)
             return sql.state_from_row(rows[0])
 
-        state = await self.writer.submit(op, savepoint=False)
+        state = await self._submit(op, savepoint=False)
         return None if state is None else Claimed(job=state.job, lease=machine.lease_of(state))
 
     async def heartbeat(self, request: HeartbeatRequest) -> Claimed:
@@ -226,7 +244,7 @@ class SqliteJobStore(JobStore):
             self._save(txn, state)
             return state
 
-        state = await self.writer.submit(op)
+        state = await self._submit(op)
         return Claimed(job=state.job, lease=machine.lease_of(state))
 
     async def _provider_of(self, job_id: str, providers: ProviderLookup) -> ProviderRecord | None:
@@ -242,7 +260,7 @@ class SqliteJobStore(JobStore):
             state = self._load(txn, request.job_id)
             return self._save(txn, machine.complete(state, request, now, txn.next_seq(), provider))
 
-        return await self.writer.submit(op)
+        return await self._submit(op)
 
     async def fail(self, request: FailRequest, providers: ProviderLookup) -> Job:
         provider = await self._provider_of(request.job_id, providers)
@@ -252,7 +270,7 @@ class SqliteJobStore(JobStore):
             state = self._load(txn, request.job_id)
             return self._save(txn, machine.fail(state, request, now, txn.next_seq(), provider))
 
-        return await self.writer.submit(op)
+        return await self._submit(op)
 
     async def requeue(self, request: RequeueRequest) -> Job:
         now = self._now()
@@ -263,7 +281,7 @@ class SqliteJobStore(JobStore):
                 return state.job
             return self._save(txn, machine.requeue(state, request.priority, now, txn.next_seq()))
 
-        return await self.writer.submit(op)
+        return await self._submit(op)
 
     async def cancel(self, job_id: str) -> Job:
         now = self._now()
@@ -272,7 +290,7 @@ class SqliteJobStore(JobStore):
             state = self._load(txn, job_id)
             return self._save(txn, machine.cancel(state, now, txn.next_seq()))
 
-        return await self.writer.submit(op)
+        return await self._submit(op)
 
     async def expire_leases(self, providers: ProviderLookup) -> list[Job]:
         now = self._now()
@@ -297,10 +315,10 @@ class SqliteJobStore(JobStore):
             return changed
 
         try:
-            return await self.writer.submit(op)
+            return await self._submit(op)
         except BaseException:
             self._expiry.forget()  # nothing was expired after all: look again next time
             raise
 
     async def prune(self) -> int:
-        return await self.writer.submit(self._prune_excess)
+        return await self._submit(self._prune_excess)

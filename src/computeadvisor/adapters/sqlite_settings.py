@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import anyio
 import anyio.to_thread
 import msgspec
 
-from computeadvisor.adapters._files import exclusive_lock, file_signature
+from computeadvisor.adapters._files import FreshnessCache, exclusive_lock
 from computeadvisor.adapters._settings_mirror import (
     SettingsMirror,
     Snapshot,
@@ -76,8 +75,10 @@ class SqliteSettings(SettingsStore):
         self._open_lock = anyio.Lock()
         self._write_lock = anyio.Lock()
         self._row_cache: tuple[Any, GpuPolicy | None] = (None, None)
-        self._wal_path = self._db_path.with_name(self._db_path.name + "-wal")
-        self._read_cache: tuple[tuple[object, ...], float, GpuPolicy] | None = None
+        wal_path = self._db_path.with_name(self._db_path.name + "-wal")
+        self._read_cache: FreshnessCache[GpuPolicy] = FreshnessCache(
+            (self._db_path, wal_path, self._mirror.path), max_age_s=READ_CACHE_MAX_AGE_S
+        )
 
     @property
     def db_path(self) -> Path:
@@ -158,29 +159,23 @@ class SqliteSettings(SettingsStore):
             policy = await self._mirror.policy()
         return (GpuPolicy() if policy is None else policy), value_json
 
-    def _files_signature(self) -> tuple[object, ...]:
-        return tuple(file_signature(p) for p in (self._db_path, self._wal_path, self._mirror.path))
-
     async def get_policy(self) -> GpuPolicy:
         """The row ``compute`` -> ``gpu_policy``, else the mirror's ``compute.gpu_policy``, else the defaults.
 
         The advisor reads the policy on every request, and a query costs a round trip to aiosqlite's thread
         (~80 µs), so the answer is reused while the database, its WAL and the mirror keep their (inode, size,
-        mtime) — three ``stat`` calls — and for at most ``READ_CACHE_MAX_AGE_S``: a commit that rewrites WAL
-        frames in place within the filesystem's timestamp granularity leaves the signature unchanged, and the
-        age bound caps how long such a change can go unseen.
+        mtime) — three ``stat`` calls — and for at most ``READ_CACHE_MAX_AGE_S`` (see ``FreshnessCache``).
         """
-        signature = self._files_signature()
-        now = time.monotonic()
-        cached = self._read_cache
-        if cached is not None and cached[0] == signature and now - cached[1] < READ_CACHE_MAX_AGE_S:
-            return cached[2]
+        signature = self._read_cache.signature()
+        cached = self._read_cache.get(signature)
+        if cached is not None:
+            return cached
         reader, _ = await self._connections()
         try:
             policy, _ = await self._stored_policy(reader)
         except aiosqlite.Error as exc:
             raise StorageError(f"settings could not be read from {self._db_path}: {exc}") from exc
-        self._read_cache = (signature, now, policy)
+        self._read_cache.put(signature, policy)
         return policy
 
     # -- writing -------------------------------------------------------------------------------------------
@@ -236,7 +231,7 @@ class SqliteSettings(SettingsStore):
                     await anyio.to_thread.run_sync(lock.__enter__)
                 except OSError as exc:
                     raise StorageError(f"settings lock {self._mirror.lock_path} could not be taken: {exc}") from exc
-                self._read_cache = None
+                self._read_cache.clear()
                 try:
                     stored = await self._transaction(writer, change)
                 except (aiosqlite.Error, OSError) as exc:

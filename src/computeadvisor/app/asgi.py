@@ -22,7 +22,7 @@ from computeadvisor.app.errors import domain_error_handler, http_error_handler, 
 from computeadvisor.app.openapi import CompletedJsonRenderPlugin
 from computeadvisor.app.routes import compute_routes, gpu_routes, provider_routes, schedule_routes
 from computeadvisor.app.sampler import Sampler
-from computeadvisor.app.security import AUTH_STATE_KEY, require_token_for_debug_query
+from computeadvisor.app.security import AUTH_STATE_KEY, debug_query_token_middleware
 from computeadvisor.app.services import Adapters, Services
 from computeadvisor.config import Config, load_config
 from computeadvisor.domain.errors import ComputeAdvisorError
@@ -70,7 +70,7 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
             Exception: unexpected_error_handler,
         },
         request_max_body_size=config.max_body_bytes,
-        guards=[require_token_for_debug_query],
+        middleware=[debug_query_token_middleware],
         state=State({"services": services, AUTH_STATE_KEY: config.token}),
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
