@@ -90,6 +90,7 @@ http_bench() {
         "costs|POST|$svc|/api/compute/costs|$costs_body|bare-post|1"
         "bare-get|GET|$bare|/bare||bare-get|0"
         "providers|GET|$svc|/api/providers||bare-get|0"
+        "gpu-list|GET|$svc|/api/gpu/list||bare-get|0"
     )
 
     # One request per scenario first: each must answer 2xx with the expected content (costs must find the provider).
@@ -102,6 +103,7 @@ http_bench() {
             advise) expect=(--expect '"decision":') ;;
             costs) expect=(--expect '"kind":"runpod"' --expect '"estimate":') ;;
             providers) expect=(--expect '"id":"runpod-dev"') ;;
+            gpu-list) expect=(--expect '"devices":') ;;
         esac
         $PY bench/util.py request "$method" "$base$path" ${body:+"$body"} "${expect[@]}" --out "$out/response-$name.json"
     done
