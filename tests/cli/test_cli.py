@@ -16,26 +16,13 @@ from typing import Any
 import pytest
 
 from tests.e2e._harness import RunningServer, ServerLauncher, free_port, read_registry, run_cli
+from tests.seed_examples import RUNPOD_DEV, SEED_COST_JOB
 
 pytestmark = pytest.mark.e2e
 
 PROVIDER_BASE_OPTION = "--base-url"
-RUNPOD_DEV_META = {
-    "cost_per_minute": 0.12,
-    "egress_cost_per_gb": 0.09,
-    "vram_cost_per_gb_minute": 0.001,
-    "pricing_url": "https://runpod.io/pricing",
-}
-SEED_COST_BODY: dict[str, Any] = {
-    "job": {
-        "queue": "remote",
-        "provider_id": "runpod-dev",
-        "duration_minutes": 4.5,
-        "bytes_tx": 1073741824,
-        "bytes_rx": 67108864,
-        "vram_gb": 16,
-    }
-}
+RUNPOD_DEV_META = RUNPOD_DEV["meta"]
+SEED_COST_BODY: dict[str, Any] = {"job": SEED_COST_JOB}
 
 
 def _ok_json(*args: str, env: dict[str, str] | None = None) -> Any:

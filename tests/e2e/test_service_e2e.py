@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.seed_examples import RUNPOD_DEV, SEED_COST_BREAKDOWN, SEED_COST_JOB
+
 from ._harness import (
     FEATURE_OFF,
     FEATURE_ON,
@@ -26,28 +28,7 @@ from ._harness import (
 
 pytestmark = pytest.mark.e2e
 
-RUNPOD_DEV: dict[str, Any] = {
-    "id": "runpod-dev",
-    "kind": "runpod",
-    "base": "https://api.runpod.io/v2",
-    "meta": {
-        "cost_per_minute": 0.12,
-        "egress_cost_per_gb": 0.09,
-        "vram_cost_per_gb_minute": 0.001,
-        "pricing_url": "https://runpod.io/pricing",
-    },
-}
-SEED_COST_BODY: dict[str, Any] = {
-    "job": {
-        "queue": "remote",
-        "provider_id": "runpod-dev",
-        "duration_minutes": 4.5,
-        "bytes_tx": 1073741824,
-        "bytes_rx": 67108864,
-        "vram_gb": 16,
-    },
-    "debug": True,
-}
+SEED_COST_BODY: dict[str, Any] = {"job": SEED_COST_JOB, "debug": True}
 SEED_ADVISE_BODY: dict[str, Any] = {
     "job": {"width": 2048, "height": 1152, "priority": 3},
     "allow_remote": True,
@@ -124,19 +105,7 @@ def test_seed_user_flow_register_price_advise_delete(server: RunningServer) -> N
         estimate = body["estimate"]
         assert estimate["estimate"] == 0.7076
         assert estimate["currency"] == "USD"
-        assert estimate["breakdown"] == {
-            "duration_minutes": 4.5,
-            "base_rate_per_minute": 0.12,
-            "base_cost": 0.54,
-            "gb_tx": 1.0,
-            "gb_rx": 0.0625,
-            "egress_rate_per_gb": 0.09,
-            "ingress_rate_per_gb": 0.09,
-            "transfer_cost": 0.0956,
-            "vram_gb": 16.0,
-            "vram_rate_per_gb_minute": 0.001,
-            "vram_cost": 0.072,
-        }
+        assert estimate["breakdown"] == SEED_COST_BREAKDOWN
         assert all(isinstance(v, float) for v in estimate["breakdown"].values())
         assert estimate["provider"] == {
             "id": "runpod-dev",

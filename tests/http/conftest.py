@@ -23,20 +23,11 @@ from computeadvisor.domain.policy import GpuPolicy
 from computeadvisor.domain.providers import ProviderRecord
 from computeadvisor.ports.health_probe import HealthProbe
 from computeadvisor.ports.job_store import JobStore
+from tests import seed_examples
 
 ClientFactory = Callable[..., TestClient]  # type: ignore[type-arg]
 
-RUNPOD_DEV = ProviderRecord(
-    id="runpod-dev",
-    kind="runpod",
-    base="https://api.runpod.io/v2",
-    meta={
-        "cost_per_minute": 0.12,
-        "egress_cost_per_gb": 0.09,
-        "vram_cost_per_gb_minute": 0.001,
-        "pricing_url": "https://runpod.io/pricing",
-    },
-)
+RUNPOD_DEV = ProviderRecord(**seed_examples.RUNPOD_DEV)
 RTX_4090 = GpuInfo(id=0, name="NVIDIA GeForce RTX 4090", mem_total=24564, mem_used=1024, mem_free=23540)
 
 

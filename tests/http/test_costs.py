@@ -10,15 +10,10 @@ from litestar.testing import TestClient
 from computeadvisor.domain.costs import ADVISORY_NOTE, EMPTY_META_NOTE, FLAG_OFF_NOTE
 from computeadvisor.domain.providers import ProviderRecord
 from tests.http.conftest import RUNPOD_DEV, ClientFactory
+from tests.seed_examples import RUNPOD_DEV as RUNPOD_DEV_BODY
+from tests.seed_examples import SEED_COST_BREAKDOWN, SEED_COST_JOB
 
-SEED_JOB = {
-    "queue": "remote",
-    "provider_id": "runpod-dev",
-    "duration_minutes": 4.5,
-    "bytes_tx": 1073741824,
-    "bytes_rx": 67108864,
-    "vram_gb": 16,
-}
+SEED_JOB = SEED_COST_JOB
 
 
 def estimate(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:  # type: ignore[type-arg]
@@ -31,27 +26,13 @@ def estimate(client: TestClient, body: dict[str, Any]) -> dict[str, Any]:  # typ
 @pytest.mark.parametrize("flag", [False, True])
 def test_documented_example_with_a_provider_registered_at_runtime(make_client: ClientFactory, flag: bool) -> None:
     client = make_client(flag=flag)
-    assert client.post("/api/providers", json={
-        "id": "runpod-dev", "kind": "runpod", "base": "https://api.runpod.io/v2", "meta": RUNPOD_DEV.meta,
-    }).status_code == 200  # fmt: skip
+    assert client.post("/api/providers", json=RUNPOD_DEV_BODY).status_code == 200
     response = client.post("/api/compute/costs", json={"job": SEED_JOB, "debug": True})
     data = response.json()
     est = data["estimate"]
     assert est["estimate"] == 0.7076
     assert est["currency"] == "USD"
-    assert est["breakdown"] == {
-        "duration_minutes": 4.5,
-        "base_rate_per_minute": 0.12,
-        "base_cost": 0.54,
-        "gb_tx": 1.0,
-        "gb_rx": 0.0625,
-        "egress_rate_per_gb": 0.09,
-        "ingress_rate_per_gb": 0.09,
-        "transfer_cost": 0.0956,
-        "vram_gb": 16.0,
-        "vram_rate_per_gb_minute": 0.001,
-        "vram_cost": 0.072,
-    }
+    assert est["breakdown"] == SEED_COST_BREAKDOWN
     assert est["provider"] == {
         "id": "runpod-dev",
         "kind": "runpod",

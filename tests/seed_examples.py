@@ -1,0 +1,38 @@
+"""The seed's worked examples (contract §4.9 A and the seed's advise call), shared by the HTTP, e2e and CLI tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+RUNPOD_DEV: dict[str, Any] = {
+    "id": "runpod-dev",
+    "kind": "runpod",
+    "base": "https://api.runpod.io/v2",
+    "meta": {
+        "cost_per_minute": 0.12,
+        "egress_cost_per_gb": 0.09,
+        "vram_cost_per_gb_minute": 0.001,
+        "pricing_url": "https://runpod.io/pricing",
+    },
+}
+SEED_COST_JOB: dict[str, Any] = {
+    "queue": "remote",
+    "provider_id": "runpod-dev",
+    "duration_minutes": 4.5,
+    "bytes_tx": 1073741824,
+    "bytes_rx": 67108864,
+    "vram_gb": 16,
+}
+SEED_COST_BREAKDOWN: dict[str, float] = {
+    "duration_minutes": 4.5,
+    "base_rate_per_minute": 0.12,
+    "base_cost": 0.54,
+    "gb_tx": 1.0,
+    "gb_rx": 0.0625,
+    "egress_rate_per_gb": 0.09,
+    "ingress_rate_per_gb": 0.09,
+    "transfer_cost": 0.0956,
+    "vram_gb": 16.0,
+    "vram_rate_per_gb_minute": 0.001,
+    "vram_cost": 0.072,
+}
