@@ -3,11 +3,13 @@
 Starts ``computeadvisor serve`` on a temporary root, then measures:
 
 1. the server's CPU use while idle (the 1 Hz sampler and the 1 s lease-expiry tick), from /proc/<pid>/stat;
-2. GET /api/providers latency (p50/p99 of sequential requests) alone, and while another connection requests
-   GET /api/gpu/list back to back (head-of-line blocking would show here: a handler that probed hardware or slept
-   would hold every other request behind it).
+2. GET /api/providers latency (p50/p99 of sequential requests) alone, and while another connection sends
+   GET /api/gpu/list at a steady rate (``--load-rate``, default 200/s, a few % of the server's capacity).
+   Head-of-line blocking shows here: a handler that probed hardware or slept (ComfyVN's sleeps 50 ms, so it
+   cannot even serve 20/s) holds every other request behind it. ``--load-rate 0`` sends back to back instead,
+   which measures plain CPU sharing between two clients rather than blocking.
 
-Usage: ``.venv/bin/python bench/gpu_list_hol.py [--requests N] [--idle-seconds S]``
+Usage: ``.venv/bin/python bench/gpu_list_hol.py [--requests N] [--idle-seconds S] [--load-rate R]``
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -52,10 +53,26 @@ def _summary(samples: list[float]) -> str:
     return f"p50 {statistics.median(ordered):.2f} ms, p99 {p99:.2f} ms"
 
 
+_LOAD = """
+import signal, sys, time, httpx
+base, rate = sys.argv[1], float(sys.argv[2])
+calls, interval = 0, (1 / rate if rate > 0 else 0.0)
+signal.signal(signal.SIGTERM, lambda *_: (print(calls, flush=True), sys.exit(0)))
+next_at = time.perf_counter()
+with httpx.Client(base_url=base, trust_env=False, timeout=10) as client:
+    while True:
+        client.get("/api/gpu/list").raise_for_status()
+        calls += 1
+        next_at += interval
+        time.sleep(max(0.0, next_at - time.perf_counter()))
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--idle-seconds", type=float, default=20.0)
+    parser.add_argument("--load-rate", type=float, default=200.0, help="gpu/list requests per second; 0 = no pause")
     args = parser.parse_args()
     port = _free_port()
     root = tempfile.mkdtemp(prefix="gpu-hol-")
@@ -77,23 +94,15 @@ def main() -> None:
             print(f"idle server CPU (sampler at 1 Hz + lease tick): {idle:.2f} % of one core")
             _latencies(client, "/api/providers", 200)  # warm-up
             alone = _latencies(client, "/api/providers", args.requests)
-            stop = threading.Event()
-            gpu_calls = 0
-
-            def hammer() -> None:
-                nonlocal gpu_calls
-                with httpx.Client(base_url=base, trust_env=False, timeout=10) as other:
-                    while not stop.is_set():
-                        other.get("/api/gpu/list").raise_for_status()
-                        gpu_calls += 1
-
-            thread = threading.Thread(target=hammer)
-            thread.start()
+            # The load runs in its own process: a second thread here would share the GIL with the measuring loop
+            # and show up as latency that the server never caused.
+            load = subprocess.Popen([sys.executable, "-c", _LOAD, base, str(args.load_rate)], stdout=subprocess.PIPE)
+            time.sleep(1.0)
             try:
                 loaded = _latencies(client, "/api/providers", args.requests)
             finally:
-                stop.set()
-                thread.join()
+                load.terminate()
+                gpu_calls = int((load.communicate(timeout=10)[0] or b"0").decode().strip() or 0)
         print(f"GET /api/providers alone:                 {_summary(alone)}")
         print(
             f"GET /api/providers with /api/gpu/list load: {_summary(loaded)} ({gpu_calls} gpu/list requests meanwhile)"
