@@ -16,7 +16,7 @@ from computeadvisor.adapters.memory import (
     StaticMetrics,
 )
 from computeadvisor.app.asgi import create_app
-from computeadvisor.app.services import Adapters
+from computeadvisor.app.bootstrap import memory_adapters
 from computeadvisor.config import Config
 from computeadvisor.domain.hardware import GpuInfo, SystemSample
 from computeadvisor.domain.policy import GpuPolicy
@@ -48,7 +48,7 @@ def make_client() -> Iterator[ClientFactory]:
         health: HealthProbe | None = None,
     ) -> TestClient:  # type: ignore[type-arg]
         sample = SystemSample(ok=True, gpus=list(gpus), first_gpu=gpus[0] if gpus else None, source="nvml")
-        adapters = Adapters(
+        adapters = memory_adapters(
             registry=MemoryRegistry(providers),
             flags=flags or StaticFlags(enabled=flag),
             metrics=StaticMetrics(sample),

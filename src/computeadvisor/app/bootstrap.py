@@ -6,6 +6,8 @@ import importlib
 import logging
 from typing import Any
 
+import msgspec
+
 from computeadvisor.adapters.dns_resolver import SystemResolver
 from computeadvisor.adapters.echo_health import EchoHealthProbe
 from computeadvisor.adapters.file_flags import FileFeatureFlags
@@ -55,13 +57,14 @@ def build_adapters(config: Config) -> Adapters:
     )
 
 
-def memory_adapters(*, flag: bool = False) -> Adapters:
-    """Adapters that touch nothing outside the process (tests, embedding)."""
-    return Adapters(
+def memory_adapters(**overrides: Any) -> Adapters:
+    """Adapters that touch nothing outside the process (tests, embedding); keyword arguments replace single ones."""
+    adapters = Adapters(
         registry=MemoryRegistry(),
-        flags=StaticFlags(enabled=flag),
+        flags=StaticFlags(),
         metrics=StaticMetrics(),
         jobs=MemoryJobStore(),
         settings=MemorySettings(),
         health=EchoHealthProbe(),
     )
+    return msgspec.structs.replace(adapters, **overrides)

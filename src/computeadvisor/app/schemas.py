@@ -97,12 +97,8 @@ class PolicyView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
     @classmethod
     def of(cls, policy: GpuPolicy) -> PolicyView:
-        return cls(
-            mode=policy.mode,
-            preferred_id=policy.preferred_id,
-            manual_device=policy.manual_device,
-            sticky_device=policy.sticky_device if policy.sticky_device is not None else UNSET,
-        )
+        """The policy as stored and reported (``GpuPolicy.as_stored`` decides which keys appear)."""
+        return msgspec.convert(policy.as_stored(), cls)
 
 
 class GpuListResponse(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
