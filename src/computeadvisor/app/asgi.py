@@ -49,8 +49,9 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
             for adapter in (adapters.settings, adapters.health, adapters.jobs):
                 await adapter.open()
                 opened.push_async_callback(adapter.close)
+            await adapters.registry.open()
             await sampler.sample_once()  # the first sample exists before the server accepts requests
-            for warning in await services.start():
+            for warning in await services.seed_providers():
                 log.warning("provider seed: %s", warning)
             async with anyio.create_task_group() as background:
                 background.start_soon(sampler.run)

@@ -73,9 +73,8 @@ class Services:
         """Replace the hardware snapshot that handlers read (called by the sampler)."""
         self.sample = sample
 
-    async def start(self) -> list[str]:
-        """Open the registry and add seeds; returns seeding warnings."""
-        await self.adapters.registry.open()
+    async def seed_providers(self) -> list[str]:
+        """Add the providers seeded by the ComfyVN configuration (§2.7); returns seeding warnings."""
         seeds, warnings = seeds_from_documents(self.adapters.flags.seed_documents())
         await self.adapters.registry.add_seeds(seeds)
         return warnings
