@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from computeadvisor.adapters._watch import INOTIFY_AVAILABLE, STAT_SIGNATURES, FileSignatures, InotifySignatures
 from tests.e2e._harness import ServerLauncher
 
 
@@ -25,3 +26,18 @@ def launcher(tmp_path: Path) -> Iterator[ServerLauncher]:
         yield launcher
     finally:
         launcher.stop_all()
+
+
+@pytest.fixture(params=["stat", "inotify"])
+def signatures(request: pytest.FixtureRequest) -> Iterator[FileSignatures]:
+    """Each way the file-backed adapters notice changes (inotify only where the platform has it)."""
+    if request.param == "stat":
+        yield STAT_SIGNATURES
+        return
+    if not INOTIFY_AVAILABLE:
+        pytest.skip("no inotify on this platform")
+    watch = InotifySignatures()
+    try:
+        yield watch
+    finally:
+        watch.close()

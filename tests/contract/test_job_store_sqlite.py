@@ -11,6 +11,7 @@ import pytest
 
 from computeadvisor.adapters import _sqlite_jobs_schema as sql
 from computeadvisor.adapters._sqlite_writer import WriteTxn
+from computeadvisor.adapters._watch import FileSignatures
 from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
 from computeadvisor.domain import job_machine as machine
 from computeadvisor.domain.errors import Conflict, NotFound, StorageError
@@ -142,6 +143,24 @@ async def test_mixed_transitions_in_one_batch(store: SqliteJobStore) -> None:
     assert store.writer.batches - batches_before <= 2
     counts = await store.counts()
     assert (counts.queues.local, counts.active, counts.completed) == (5, 0, 5)
+
+
+async def test_counts_see_another_writers_commits(signatures: FileSignatures, tmp_path: Path) -> None:
+    one = SqliteJobStore(tmp_path, signatures=signatures)
+    two = SqliteJobStore(tmp_path, signatures=signatures)  # another process on the same file
+    await one.open()
+    await two.open()
+    try:
+        assert (await one.counts()).queues.local == 0
+        for n in range(3):
+            await two.enqueue(parse_enqueue({"id": f"j{n}"}))
+            assert (await one.counts()).queues.local == n + 1
+        await two.claim(parse_claim({}))
+        counts = await one.counts()
+        assert (counts.queues.local, counts.active) == (2, 1)
+    finally:
+        await one.close()
+        await two.close()
 
 
 async def test_concurrent_claims_never_share_a_job(store: SqliteJobStore, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from computeadvisor.adapters._watch import FileSignatures
 from computeadvisor.adapters.json_registry import JsonFileRegistry
 from computeadvisor.adapters.memory import MemoryRegistry
 from computeadvisor.domain.errors import NotFound, StorageError
@@ -96,8 +97,8 @@ async def test_file_survives_a_new_instance_and_has_mode_0600(tmp_path: Path) ->
     assert first.path.read_text(encoding="utf-8").startswith('{\n  "providers"')
 
 
-async def test_other_process_writes_are_seen_and_never_lost(tmp_path: Path) -> None:
-    one, two = JsonFileRegistry(tmp_path), JsonFileRegistry(tmp_path)
+async def test_other_process_writes_are_seen_and_never_lost(signatures: FileSignatures, tmp_path: Path) -> None:
+    one, two = JsonFileRegistry(tmp_path, signatures=signatures), JsonFileRegistry(tmp_path, signatures=signatures)
     await one.open()
     await two.open()
     await one.upsert(A)

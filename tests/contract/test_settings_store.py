@@ -14,6 +14,7 @@ import anyio
 import msgspec
 import pytest
 
+from computeadvisor.adapters._watch import FileSignatures
 from computeadvisor.adapters.memory import MemorySettings
 from computeadvisor.adapters.sqlite_settings import SqliteSettings
 from computeadvisor.domain.errors import InvalidInput, StorageError
@@ -171,8 +172,8 @@ async def test_an_unusable_row_falls_through_to_the_mirror(
     assert row(tmp_path) == {"gpu_policy": MANUAL.as_stored()}
 
 
-async def test_changes_by_other_processes_are_seen_on_the_next_read(tmp_path: Path) -> None:
-    one, two = SqliteSettings(tmp_path), SqliteSettings(tmp_path)
+async def test_changes_by_other_processes_are_seen_on_the_next_read(signatures: FileSignatures, tmp_path: Path) -> None:
+    one, two = SqliteSettings(tmp_path, signatures=signatures), SqliteSettings(tmp_path, signatures=signatures)
     await one.open()
     await two.open()
     try:
@@ -182,6 +183,11 @@ async def test_changes_by_other_processes_are_seen_on_the_next_read(tmp_path: Pa
         assert await one.get_policy() == GpuPolicy(mode="sticky")
         await two.put_policy(STICKY)
         assert await one.get_policy() == STICKY
+        write_row(tmp_path, "compute", {})  # no policy in the row: the mirror is read, and its edits are seen
+        write_mirror(tmp_path, {"compute": {"gpu_policy": {"mode": "manual"}}})
+        assert (await one.get_policy()).mode == "manual"
+        write_mirror(tmp_path, {"compute": {"gpu_policy": {"mode": "auto"}}})
+        assert (await one.get_policy()).mode == "auto"
     finally:
         await one.close()
         await two.close()

@@ -14,6 +14,8 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
+from computeadvisor.adapters._watch import STAT_SIGNATURES, FileSignatures, Signature
+
 log = logging.getLogger("computeadvisor.files")
 T = TypeVar("T")
 
@@ -65,40 +67,34 @@ def move_aside(path: Path, reason: str) -> Path:
     return aside
 
 
-def file_signature(path: Path) -> tuple[int, int, int] | None:
-    """(inode, size, mtime_ns) of a file, or None when it does not exist: changes whenever it is replaced."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
 class FreshnessCache(Generic[T]):
     """A value read from files, reused while every file keeps its signature and for at most ``max_age_s``.
 
     A reader asks for ``signature()`` before reading, so a change that lands during the read only makes the next
-    call read again. The age bound covers what a signature cannot see: a rewrite in place that keeps the size
-    within the filesystem's timestamp granularity (SQLite reusing WAL frames, for one).
+    call read again. The age bound covers what a ``stat`` signature cannot see: a rewrite in place that keeps the
+    size within the filesystem's timestamp granularity (SQLite reusing WAL frames, for one).
     """
 
-    def __init__(self, paths: Sequence[Path], *, max_age_s: float = 1.0) -> None:
+    def __init__(
+        self, paths: Sequence[Path], *, max_age_s: float = 1.0, signatures: FileSignatures = STAT_SIGNATURES
+    ) -> None:
         self._paths = tuple(paths)
         self._max_age_s = max_age_s
-        self._entry: tuple[tuple[object, ...], float, T] | None = None
+        self._signatures = signatures
+        self._entry: tuple[Signature, float, T] | None = None
 
-    def signature(self) -> tuple[object, ...]:
-        """The files' signatures now (one ``stat`` each)."""
-        return tuple(file_signature(p) for p in self._paths)
+    def signature(self) -> Signature:
+        """The files' signature now (see ``_watch``)."""
+        return self._signatures.signature(self._paths)
 
-    def get(self, signature: tuple[object, ...]) -> T | None:
+    def get(self, signature: Signature) -> T | None:
         """The cached value when still fresh for ``signature``, else None."""
         entry = self._entry
         if entry is not None and entry[0] == signature and time.monotonic() - entry[1] < self._max_age_s:
             return entry[2]
         return None
 
-    def put(self, signature: tuple[object, ...], value: T) -> None:
+    def put(self, signature: Signature, value: T) -> None:
         """Remember ``value`` as read under ``signature``."""
         self._entry = (signature, time.monotonic(), value)
 

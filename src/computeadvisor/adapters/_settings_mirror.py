@@ -15,7 +15,8 @@ from typing import Any
 import anyio.to_thread
 import msgspec
 
-from computeadvisor.adapters._files import encode_pretty, file_signature, write_atomic
+from computeadvisor.adapters._files import encode_pretty, write_atomic
+from computeadvisor.adapters._watch import file_signature
 from computeadvisor.domain.policy import GpuPolicy, policy_from_stored
 
 log = logging.getLogger("computeadvisor.settings")

@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from computeadvisor.adapters._files import file_signature
+from computeadvisor.adapters._watch import STAT_SIGNATURES, FileSignatures, Signature
 from computeadvisor.ports.feature_flags import FeatureFlags
 
 _MISSING = object()
@@ -16,18 +16,20 @@ _MISSING = object()
 class _CachedJson:
     """A JSON file parsed once per version of the file; an unreadable file reads as ``_MISSING``."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, signatures: FileSignatures) -> None:
         self.path = path
-        self._signature: tuple[int, int, int] | None = None
+        self._paths = (path,)
+        self._signatures = signatures
+        self._signature: Signature | None = None
         self._value: Any = _MISSING
 
     def value(self) -> Any:
-        signature = file_signature(self.path)
+        signature = self._signatures.signature(self._paths)
         if signature != self._signature:
             self._signature = signature
             try:
-                self._value = msgspec.json.decode(self.path.read_bytes()) if signature else _MISSING
-            except (OSError, msgspec.DecodeError, UnicodeDecodeError):
+                self._value = msgspec.json.decode(self.path.read_bytes())
+            except (OSError, msgspec.DecodeError, UnicodeDecodeError):  # missing, unreadable or not JSON
                 self._value = _MISSING
         return self._value
 
@@ -35,12 +37,12 @@ class _CachedJson:
 class FileFeatureFlags(FeatureFlags):
     """``features.enable_compute`` from ``comfyvn.json``, overridden by ``config/comfyvn.json``.
 
-    Each call costs two ``stat`` calls; a file is re-parsed only when it was replaced or modified.
+    Each call takes both files' signatures (see ``_watch``); a file is re-parsed only when it may have changed.
     """
 
-    def __init__(self, root: Path) -> None:
-        self._root_doc = _CachedJson(root / "comfyvn.json")
-        self._config_doc = _CachedJson(root / "config" / "comfyvn.json")
+    def __init__(self, root: Path, *, signatures: FileSignatures = STAT_SIGNATURES) -> None:
+        self._root_doc = _CachedJson(root / "comfyvn.json", signatures)
+        self._config_doc = _CachedJson(root / "config" / "comfyvn.json", signatures)
 
     def enabled(self) -> bool:
         enabled = False

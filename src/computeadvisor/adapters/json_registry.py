@@ -14,10 +14,10 @@ import msgspec
 from computeadvisor.adapters._files import (
     encode_pretty,
     exclusive_lock,
-    file_signature,
     move_aside,
     write_atomic,
 )
+from computeadvisor.adapters._watch import STAT_SIGNATURES, FileSignatures, Signature
 from computeadvisor.domain import registry as reg
 from computeadvisor.domain.errors import StorageError
 from computeadvisor.domain.providers import STORAGE_PATH, ProviderRecord, RegistryStats, registry_stats
@@ -30,15 +30,18 @@ log = logging.getLogger("computeadvisor.registry")
 class JsonFileRegistry(ProviderRegistry):
     """Every change is a read-modify-write under an ``flock``, re-reading the file first, then an atomic replace.
 
-    Reads are served from memory and reloaded when the file's signature (inode, size, mtime) changes, so another
+    Reads are served from memory and reloaded when the file's signature changes (see ``_watch``), so another
     process's change is seen on the next request.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, signatures: FileSignatures = STAT_SIGNATURES) -> None:
         self._path = root / STORAGE_PATH
+        self._paths = (self._path,)
+        self._signatures = signatures
         self._lock_path = self._path.with_name(".compute_providers.lock")
         self._doc = reg.RegistryDocument()
-        self._signature: tuple[int, int, int] | None = None
+        self._signature: Signature | None = None
+        self._persisted = False
         self._seed_ids: set[str] = set()
         self._mutex = threading.Lock()
 
@@ -72,7 +75,7 @@ class JsonFileRegistry(ProviderRegistry):
 
     def _refresh_sync(self) -> None:
         with self._mutex:
-            signature = file_signature(self._path)
+            signature = self._signatures.signature(self._paths)
             if signature == self._signature:
                 return
             try:
@@ -81,10 +84,10 @@ class JsonFileRegistry(ProviderRegistry):
                 # Keep serving the last good state; the next write under the lock deals with the file.
                 log.warning("provider registry %s not reloaded: %s", self._path, exc)
                 return
-            self._doc, self._signature = doc, signature
+            self._doc, self._signature, self._persisted = doc, signature, self._path.exists()
 
     async def _fresh(self) -> reg.RegistryDocument:
-        if file_signature(self._path) != self._signature:
+        if self._signatures.signature(self._paths) != self._signature:
             await anyio.to_thread.run_sync(self._refresh_sync)
         return self._doc
 
@@ -94,8 +97,9 @@ class JsonFileRegistry(ProviderRegistry):
                 # Under the lock no writer is mid-write, so any temp file left is from a killed process.
                 for stale in self._path.parent.glob(f".{self._path.name}.*.tmp"):
                     stale.unlink(missing_ok=True)
+                self._signature = self._signatures.signature(self._paths)
                 self._doc = self._load_or_move_aside()
-                self._signature = file_signature(self._path)
+                self._persisted = self._path.exists()
 
         await anyio.to_thread.run_sync(load)
 
@@ -107,7 +111,7 @@ class JsonFileRegistry(ProviderRegistry):
 
     async def stats(self) -> RegistryStats:
         doc = await self._fresh()
-        return registry_stats(doc.providers, persisted=self._signature is not None)
+        return registry_stats(doc.providers, persisted=self._persisted)
 
     # -- writing -------------------------------------------------------------------------------------------
 
@@ -120,7 +124,8 @@ class JsonFileRegistry(ProviderRegistry):
                     write_atomic(self._path, encode_pretty(updated.to_builtins()))
                 except OSError as exc:
                     raise StorageError(f"provider registry could not be saved: {exc}") from exc
-            self._doc, self._signature = updated, file_signature(self._path)
+            self._doc, self._signature = updated, self._signatures.signature(self._paths)
+            self._persisted = self._path.exists()
             return result
 
     async def _change(self, change: Callable[[reg.RegistryDocument], tuple[reg.RegistryDocument, T]]) -> T:

@@ -20,6 +20,7 @@ from computeadvisor.adapters._files import FreshnessCache
 from computeadvisor.adapters._job_support import ExpiryWatch, lookup_all
 from computeadvisor.adapters._sqlite_conn import Reader, open_connections
 from computeadvisor.adapters._sqlite_writer import GroupCommitWriter, WriteTxn
+from computeadvisor.adapters._watch import STAT_SIGNATURES, FileSignatures
 from computeadvisor.domain import job_machine as machine
 from computeadvisor.domain.errors import StorageError
 from computeadvisor.domain.job_machine import JobState
@@ -65,6 +66,7 @@ class SqliteJobStore(JobStore):
         clock: epoch seconds now; tests pass a fake one to move time without sleeping.
         busy_timeout_s: how long a statement waits for another connection's lock, seconds.
         max_batch: the most write operations committed together.
+        signatures: how the cached job counts notice another process's commit (see ``_watch``).
     """
 
     def __init__(
@@ -76,10 +78,11 @@ class SqliteJobStore(JobStore):
         clock: Callable[[], float] = time.time,
         busy_timeout_s: float = 5.0,
         max_batch: int = 64,
+        signatures: FileSignatures = STAT_SIGNATURES,
     ) -> None:
         self._path = root / DB_PATH
         wal_path = self._path.with_name(self._path.name + "-wal")
-        self._counts_cache: FreshnessCache[JobCounts] = FreshnessCache((self._path, wal_path))
+        self._counts_cache: FreshnessCache[JobCounts] = FreshnessCache((self._path, wal_path), signatures=signatures)
         self._attempt_cap = attempt_cap
         self._retention = retention
         self._clock = clock

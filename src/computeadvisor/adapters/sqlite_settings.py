@@ -25,6 +25,7 @@ from computeadvisor.adapters._settings_mirror import (
     decode_object,
     policy_in,
 )
+from computeadvisor.adapters._watch import STAT_SIGNATURES, FileSignatures
 from computeadvisor.domain.errors import StorageError
 from computeadvisor.domain.policy import GpuPolicy
 from computeadvisor.ports.settings_store import SettingsStore
@@ -64,9 +65,12 @@ class SqliteSettings(SettingsStore):
     Args:
         root: the state root.
         busy_timeout_s: how long a statement waits for another process's write lock, seconds.
+        signatures: how the read cache notices a change to the database or the mirror (see ``_watch``).
     """
 
-    def __init__(self, root: Path, *, busy_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, root: Path, *, busy_timeout_s: float = 5.0, signatures: FileSignatures = STAT_SIGNATURES
+    ) -> None:
         self._db_path = root / DB_PATH
         self._mirror = SettingsMirror(root)
         self._busy_ms = int(busy_timeout_s * 1000)
@@ -77,7 +81,7 @@ class SqliteSettings(SettingsStore):
         self._row_cache: tuple[Any, GpuPolicy | None] = (None, None)
         wal_path = self._db_path.with_name(self._db_path.name + "-wal")
         self._read_cache: FreshnessCache[GpuPolicy] = FreshnessCache(
-            (self._db_path, wal_path, self._mirror.path), max_age_s=READ_CACHE_MAX_AGE_S
+            (self._db_path, wal_path, self._mirror.path), max_age_s=READ_CACHE_MAX_AGE_S, signatures=signatures
         )
 
     @property
@@ -163,8 +167,8 @@ class SqliteSettings(SettingsStore):
         """The row ``compute`` -> ``gpu_policy``, else the mirror's ``compute.gpu_policy``, else the defaults.
 
         The advisor reads the policy on every request, and a query costs a round trip to aiosqlite's thread
-        (~80 µs), so the answer is reused while the database, its WAL and the mirror keep their (inode, size,
-        mtime) — three ``stat`` calls — and for at most ``READ_CACHE_MAX_AGE_S`` (see ``FreshnessCache``).
+        (~80 µs), so the answer is reused while the database, its WAL and the mirror keep their signature (see
+        ``_watch``) and for at most ``READ_CACHE_MAX_AGE_S`` (see ``FreshnessCache``).
         """
         signature = self._read_cache.signature()
         cached = self._read_cache.get(signature)

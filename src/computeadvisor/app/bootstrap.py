@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from computeadvisor.adapters._watch import STAT_SIGNATURES, FileSignatures
 from computeadvisor.adapters.dns_resolver import SystemResolver
 from computeadvisor.adapters.echo_health import EchoHealthProbe
 from computeadvisor.adapters.file_flags import FileFeatureFlags
@@ -39,18 +40,18 @@ def host_metrics(config: Config) -> HostMetrics:
     return HostMetrics(PsutilMetrics(config.root_path), NvmlMetrics(load_nvml()))
 
 
-def build_adapters(config: Config) -> Adapters:
-    """The real adapters for a state root.
+def build_adapters(config: Config, signatures: FileSignatures = STAT_SIGNATURES) -> Adapters:
+    """The real adapters for a state root; ``signatures`` is how the file-backed ones notice changes.
 
     Nothing is opened here: the app's lifespan opens and closes them.
     """
     root = config.root_path
     return Adapters(
-        registry=JsonFileRegistry(root),
-        flags=FileFeatureFlags(root),
+        registry=JsonFileRegistry(root, signatures=signatures),
+        flags=FileFeatureFlags(root, signatures=signatures),
         metrics=host_metrics(config),
-        jobs=SqliteJobStore(root, attempt_cap=config.attempt_cap, retention=config.retention),
-        settings=SqliteSettings(root),
+        jobs=SqliteJobStore(root, attempt_cap=config.attempt_cap, retention=config.retention, signatures=signatures),
+        settings=SqliteSettings(root, signatures=signatures),
         health=HttpHealthProbe(
             SystemResolver(), timeout_s=config.health_timeout, deny_private=config.deny_private_health
         ),
