@@ -56,62 +56,64 @@ def test_every_kind_of_change_is_seen(
     path = tmp_path / "data" / "state.json"
     path.parent.mkdir()
     path.write_bytes(b"{}")
-    paths = (path, tmp_path / "data" / "other")
-    before = signatures.signature(paths)
-    assert signatures.signature(paths) == before
+    signature = signatures.watch(path, tmp_path / "data" / "other")
+    before = signature()
+    assert signature() == before
     change(path)
-    after = signatures.signature(paths)
+    after = signature()
     assert after != before
-    assert signatures.signature(paths) == after
+    assert signature() == after
 
 
 def test_a_file_created_later_is_seen(signatures: FileSignatures, tmp_path: Path) -> None:
-    paths = (tmp_path / "comfyvn.json",)
-    before = signatures.signature(paths)
-    paths[0].write_bytes(b"{}")
-    assert signatures.signature(paths) != before
+    signature = signatures.watch(tmp_path / "comfyvn.json")
+    before = signature()
+    (tmp_path / "comfyvn.json").write_bytes(b"{}")
+    assert signature() != before
 
 
 def test_changes_to_other_files_leave_the_signature_alone(signatures: FileSignatures, tmp_path: Path) -> None:
     mine, other = tmp_path / "mine.json", tmp_path / "other.json"
     mine.write_bytes(b"{}")
     other.write_bytes(b"{}")
-    before = signatures.signature((mine,))
-    signatures.signature((other,))  # asked about too, so its changes are counted
+    mine_signature, other_signature = signatures.watch(mine), signatures.watch(other)
+    before, other_before = mine_signature(), other_signature()  # both asked about, so both are counted
     _append(other)
     _replace(other)
     (tmp_path / ".mine.json.tmp").write_bytes(b"noise")
-    assert signatures.signature((other,)) != before
-    assert signatures.signature((mine,)) == before
+    assert other_signature() != other_before
+    assert mine_signature() == before
 
 
 @pytest.mark.parametrize("depth", [1, 2])
 def test_files_in_directories_created_later_are_seen(signatures: FileSignatures, tmp_path: Path, depth: int) -> None:
     directory = tmp_path.joinpath(*["config"] * depth)
     path = directory / "compute_providers.json"
-    before = signatures.signature((path,))
-    assert signatures.signature((path,)) == before
+    signature = signatures.watch(path)
+    before = signature()
+    assert signature() == before
     directory.mkdir(parents=True)
-    middle = signatures.signature((path,))  # the directory exists, the file not yet
+    middle = signature()  # the directory exists, the file not yet
     path.write_bytes(b"{}")
-    after = signatures.signature((path,))
+    after = signature()
     assert after != before and after != middle
     _append(path)
-    assert signatures.signature((path,)) != after
+    assert signature() != after
 
 
 def test_a_directory_removed_and_made_again_is_followed(signatures: FileSignatures, tmp_path: Path) -> None:
     path = tmp_path / "settings" / "config.json"
     path.parent.mkdir()
     path.write_bytes(b"{}")
-    seen = [signatures.signature((path,))]
+    signature = signatures.watch(path)
+    seen = [signature()]
     shutil.rmtree(path.parent)
-    seen.append(signatures.signature((path,)))
+    seen.append(signature())
     path.parent.mkdir()
     path.write_bytes(b"{}")
-    seen.append(signatures.signature((path,)))
+    seen.append(signature())
     _append(path)  # and its watch works again
-    seen.append(signatures.signature((path,)))
+    seen.append(signature())
     assert len(set(seen)) == len(seen), seen
 
 
@@ -119,38 +121,42 @@ def test_a_directory_moved_away_is_not_followed(signatures: FileSignatures, tmp_
     path = tmp_path / "data" / "comfyvn.db"
     path.parent.mkdir()
     path.write_bytes(b"a")
-    before = signatures.signature((path,))
+    signature = signatures.watch(path)
+    before = signature()
     path.parent.rename(tmp_path / "data.old")
-    gone = signatures.signature((path,))
+    gone = signature()
     assert gone != before
     _append(tmp_path / "data.old" / "comfyvn.db")  # the moved file is not ours any more
+    assert signature() == gone
     path.parent.mkdir()
     path.write_bytes(b"a")
-    assert signatures.signature((path,)) not in (before, gone)
+    assert signature() not in (before, gone)
 
 
 def test_lost_events_change_every_signature(tmp_path: Path) -> None:
-    watch = InotifySignatures()
+    inotify = InotifySignatures()
     try:
         mine, noisy = tmp_path / "mine.json", [tmp_path / "noisy0", tmp_path / "noisy1"]
         mine.write_bytes(b"{}")
         for path in noisy:
             path.write_bytes(b"")
-        before = watch.signature((mine,))
+        signature = inotify.watch(mine)
+        before = signature()
         limit = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
         # One event each (alternating, since equal consecutive events are merged), none about our file: the queue
         # overflows.
         for n in range(limit + 10):
             os.utime(noisy[n % 2], ns=(n, n))
-        assert watch.signature((mine,)) != before
+        assert signature() != before
     finally:
-        watch.close()
+        inotify.close()
 
 
 def test_after_close_signatures_are_stats(tmp_path: Path) -> None:
-    watch = InotifySignatures()
+    inotify = InotifySignatures()
     path = tmp_path / "f"
     path.write_bytes(b"1")
-    assert watch.signature((path,)) != (file_signature(path),)
-    watch.close()
-    assert watch.signature((path,)) == (file_signature(path),)
+    signature = inotify.watch(path)
+    assert signature() != (file_signature(path),)
+    inotify.close()
+    assert signature() == (file_signature(path),)

@@ -78,14 +78,10 @@ class FreshnessCache(Generic[T]):
     def __init__(
         self, paths: Sequence[Path], *, max_age_s: float = 1.0, signatures: FileSignatures = STAT_SIGNATURES
     ) -> None:
-        self._paths = tuple(paths)
-        self._max_age_s = max_age_s
-        self._signatures = signatures
-        self._entry: tuple[Signature, float, T] | None = None
-
-    def signature(self) -> Signature:
+        self.signature = signatures.watch(*paths)
         """The files' signature now (see ``_watch``)."""
-        return self._signatures.signature(self._paths)
+        self._max_age_s = max_age_s
+        self._entry: tuple[Signature, float, T] | None = None
 
     def get(self, signature: Signature) -> T | None:
         """The cached value when still fresh for ``signature``, else None."""

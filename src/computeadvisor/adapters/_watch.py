@@ -1,7 +1,8 @@
 """Has a file changed since we last read it? Asked on every request, so it must cost next to nothing.
 
-A *signature* of some files is a value that changes whenever any of them may have changed. A reader takes it before
-reading and reuses what it read while the signature stays equal (``FreshnessCache``, the registry, the flag files).
+A *signature* of some files is a value that changes whenever any of them may have changed. A reader gets a function
+for its files once (``watch``), takes a signature before each read and reuses what it read while the signature stays
+equal (``FreshnessCache``, the registry, the flag files).
 
 ``StatSignatures`` takes one ``stat`` per file: (inode, size, mtime_ns), about 1.5 µs each. The advisor reads eight
 files' worth of state per request, so ``InotifySignatures`` replaces those calls with inotify watches on the files'
@@ -20,6 +21,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import functools
 import itertools
 import logging
 import os
@@ -27,7 +29,9 @@ import select
 import struct
 import sys
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, cast
 
 log = logging.getLogger("computeadvisor.files")
 
@@ -71,12 +75,17 @@ def file_signature(path: Path) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+def stat_signature(paths: Sequence[Path]) -> Signature:
+    """The files' ``stat`` signatures."""
+    return tuple(file_signature(p) for p in paths)
+
+
 class FileSignatures:
     """One ``stat`` per file (the portable way; also what every adapter uses unless handed another)."""
 
-    def signature(self, paths: tuple[Path, ...]) -> Signature:
-        """A value that changes whenever any of ``paths`` may have changed."""
-        return tuple(file_signature(p) for p in paths)
+    def watch(self, *paths: Path) -> Callable[[], Signature]:
+        """A function giving a value that changes whenever any of ``paths`` may have changed (ask it on each read)."""
+        return functools.partial(stat_signature, paths)
 
     def close(self) -> None:
         """Release what the signatures hold (nothing here)."""
@@ -102,7 +111,7 @@ class InotifySignatures(FileSignatures):
     gets a new serial, so a signature taken before the watch existed (or under an earlier one) never matches. A
     directory that does not exist yet is awaited through a watch on its parent (its files read as absent, None,
     until it is created, watched, and so given a new serial). Any event that changes some signature bumps a
-    generation, so while nothing happened a signature is a dictionary lookup. The inotify descriptor is opened on
+    generation, so while nothing happened a signature is one ``epoll`` check. The inotify descriptor is opened on
     first use and released by ``close()``; after that, signatures are ``stat``'s. Safe to call from several threads.
     """
 
@@ -113,7 +122,6 @@ class InotifySignatures(FileSignatures):
         self._closed = False
         self._serials = itertools.count(1)
         self._generation = 0
-        self._memo: dict[tuple[Path, ...], tuple[int, Signature]] = {}
         self._by_path: dict[Path, _Dir] = {}
         self._by_wd: dict[int, _Dir] = {}
         self._unwatchable: set[Path] = set()
@@ -122,24 +130,22 @@ class InotifySignatures(FileSignatures):
 
     # -- public --------------------------------------------------------------------------------------------
 
-    def signature(self, paths: tuple[Path, ...]) -> Signature:
-        with self._lock:
-            epoll = self._epoll
-            if epoll is None:
-                if not self._start():
-                    return super().signature(paths)
-                epoll = self._epoll
-                assert epoll is not None
-            if epoll.poll(0):
-                self._drain()
-            memo = self._memo.get(paths)
-            if memo is not None and memo[0] == self._generation:
-                return memo[1]
-            parts = [self._one(p) for p in paths]
-            signature = tuple(part for part, _ in parts)
-            if all(exact for _, exact in parts):  # a stat result cannot be reused: only events are tracked
-                self._memo[paths] = (self._generation, signature)
-            return signature
+    def watch(self, *paths: Path) -> Callable[[], Signature]:
+        memo: list[Any] = [None, None]  # the generation it was taken at, the signature
+
+        def signature() -> Signature:
+            with self._lock:
+                if not self._poll():
+                    return stat_signature(paths)
+                if memo[0] == self._generation:
+                    return cast(Signature, memo[1])
+                parts = [self._one(p) for p in paths]
+                taken = tuple(part for part, _ in parts)
+                if all(exact for _, exact in parts):  # a stat result cannot be reused: only events are tracked
+                    memo[:] = [self._generation, taken]
+                return taken
+
+        return signature
 
     def close(self) -> None:
         with self._lock:
@@ -151,9 +157,17 @@ class InotifySignatures(FileSignatures):
             self._fd = self._epoll = None
             self._by_path.clear()
             self._by_wd.clear()
-            self._memo.clear()
 
     # -- internals (called with the lock held) ---------------------------------------------------------------
+
+    def _poll(self) -> bool:
+        """Take in every change finished so far; False when there is no inotify (closed or unavailable)."""
+        if self._epoll is None and not self._start():
+            return False
+        assert self._epoll is not None
+        if self._epoll.poll(0):
+            self._drain()
+        return True
 
     def _start(self) -> bool:
         if self._closed or _libc is None:

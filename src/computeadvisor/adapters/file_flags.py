@@ -13,45 +13,50 @@ from computeadvisor.ports.feature_flags import FeatureFlags
 _MISSING = object()
 
 
-class _CachedJson:
-    """A JSON file parsed once per version of the file; an unreadable file reads as ``_MISSING``."""
+def _read_json(path: Path) -> Any:
+    """The file's JSON value; ``_MISSING`` when it is missing, unreadable or not JSON."""
+    try:
+        return msgspec.json.decode(path.read_bytes())
+    except (OSError, msgspec.DecodeError, UnicodeDecodeError):
+        return _MISSING
 
-    def __init__(self, path: Path, signatures: FileSignatures) -> None:
-        self.path = path
-        self._paths = (path,)
-        self._signatures = signatures
-        self._signature: Signature | None = None
-        self._value: Any = _MISSING
 
-    def value(self) -> Any:
-        signature = self._signatures.signature(self._paths)
-        if signature != self._signature:
-            self._signature = signature
-            try:
-                self._value = msgspec.json.decode(self.path.read_bytes())
-            except (OSError, msgspec.DecodeError, UnicodeDecodeError):  # missing, unreadable or not JSON
-                self._value = _MISSING
-        return self._value
+def _flag(documents: tuple[Any, ...]) -> bool:
+    """The last real boolean ``features.enable_compute`` among the documents, else False."""
+    enabled = False
+    for doc in documents:
+        features = doc.get("features") if isinstance(doc, dict) else None
+        if isinstance(features, dict) and isinstance(features.get("enable_compute"), bool):
+            enabled = features["enable_compute"]
+    return enabled
 
 
 class FileFeatureFlags(FeatureFlags):
     """``features.enable_compute`` from ``comfyvn.json``, overridden by ``config/comfyvn.json``.
 
-    Each call takes both files' signatures (see ``_watch``); a file is re-parsed only when it may have changed.
+    Each call takes the two files' signature (see ``_watch``); they are re-parsed only when one may have changed.
     """
 
     def __init__(self, root: Path, *, signatures: FileSignatures = STAT_SIGNATURES) -> None:
-        self._root_doc = _CachedJson(root / "comfyvn.json", signatures)
-        self._config_doc = _CachedJson(root / "config" / "comfyvn.json", signatures)
+        self._paths = (root / "comfyvn.json", root / "config" / "comfyvn.json")
+        self._signature = signatures.watch(*self._paths)
+        self._seen: Signature | None = None
+        self._documents: tuple[Any, ...] = (_MISSING, _MISSING)
+        self._enabled = False
+
+    def _fresh(self) -> None:
+        signature = self._signature()
+        if signature != self._seen:
+            self._seen = signature
+            self._documents = tuple(_read_json(p) for p in self._paths)
+            self._enabled = _flag(self._documents)
 
     def enabled(self) -> bool:
-        enabled = False
-        for doc in (self._root_doc.value(), self._config_doc.value()):
-            features = doc.get("features") if isinstance(doc, dict) else None
-            if isinstance(features, dict) and isinstance(features.get("enable_compute"), bool):
-                enabled = features["enable_compute"]
-        return enabled
+        self._fresh()
+        return self._enabled
 
     def seed_documents(self) -> list[tuple[str, Any]]:
-        docs = [("config/comfyvn.json", self._config_doc.value()), ("comfyvn.json", self._root_doc.value())]
+        self._fresh()
+        root_doc, config_doc = self._documents
+        docs = [("config/comfyvn.json", config_doc), ("comfyvn.json", root_doc)]
         return [(name, doc) for name, doc in docs if doc is not _MISSING]

@@ -36,8 +36,7 @@ class JsonFileRegistry(ProviderRegistry):
 
     def __init__(self, root: Path, *, signatures: FileSignatures = STAT_SIGNATURES) -> None:
         self._path = root / STORAGE_PATH
-        self._paths = (self._path,)
-        self._signatures = signatures
+        self._file_signature = signatures.watch(self._path)
         self._lock_path = self._path.with_name(".compute_providers.lock")
         self._doc = reg.RegistryDocument()
         self._signature: Signature | None = None
@@ -75,7 +74,7 @@ class JsonFileRegistry(ProviderRegistry):
 
     def _refresh_sync(self) -> None:
         with self._mutex:
-            signature = self._signatures.signature(self._paths)
+            signature = self._file_signature()
             if signature == self._signature:
                 return
             try:
@@ -87,7 +86,7 @@ class JsonFileRegistry(ProviderRegistry):
             self._doc, self._signature, self._persisted = doc, signature, self._path.exists()
 
     async def _fresh(self) -> reg.RegistryDocument:
-        if self._signatures.signature(self._paths) != self._signature:
+        if self._file_signature() != self._signature:
             await anyio.to_thread.run_sync(self._refresh_sync)
         return self._doc
 
@@ -97,7 +96,7 @@ class JsonFileRegistry(ProviderRegistry):
                 # Under the lock no writer is mid-write, so any temp file left is from a killed process.
                 for stale in self._path.parent.glob(f".{self._path.name}.*.tmp"):
                     stale.unlink(missing_ok=True)
-                self._signature = self._signatures.signature(self._paths)
+                self._signature = self._file_signature()
                 self._doc = self._load_or_move_aside()
                 self._persisted = self._path.exists()
 
@@ -124,7 +123,7 @@ class JsonFileRegistry(ProviderRegistry):
                     write_atomic(self._path, encode_pretty(updated.to_builtins()))
                 except OSError as exc:
                     raise StorageError(f"provider registry could not be saved: {exc}") from exc
-            self._doc, self._signature = updated, self._signatures.signature(self._paths)
+            self._doc, self._signature = updated, self._file_signature()
             self._persisted = self._path.exists()
             return result
 
