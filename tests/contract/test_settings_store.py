@@ -193,6 +193,22 @@ async def test_changes_by_other_processes_are_seen_on_the_next_read(signatures: 
         await two.close()
 
 
+async def test_open_removes_temp_files_a_killed_writer_left(tmp_path: Path) -> None:
+    document = write_mirror(tmp_path, {"theme": "dark"})
+    stale = document.with_name(".config.json.4242.deadbeef.tmp")  # write_atomic's name for its temp file
+    stale.write_bytes(b'{"half": ')
+    unrelated = document.with_name(".config.json.bak")
+    unrelated.write_bytes(b"{}")
+    store = SqliteSettings(tmp_path)
+    await store.open()
+    try:
+        assert not stale.exists()
+        assert unrelated.read_bytes() == b"{}"
+        assert json.loads(document.read_text()) == {"theme": "dark"}
+    finally:
+        await store.close()
+
+
 async def test_a_new_instance_reads_what_was_written(tmp_path: Path) -> None:
     first = SqliteSettings(tmp_path)
     await first.put_policy(MANUAL)

@@ -59,6 +59,15 @@ def write_atomic(path: Path, content: bytes, *, mode: int = 0o600) -> None:
         os.close(dir_fd)
 
 
+def remove_stale_temps(path: Path) -> None:
+    """Delete the temp files ``write_atomic`` left beside ``path`` when a process died mid-write.
+
+    Call it holding the file's lock: then no writer is mid-write, so every temp file found is a dead one's.
+    """
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
 def move_aside(path: Path, reason: str) -> Path:
     """Rename a corrupt file to a new sibling (never overwritten, never deleted) and log both paths."""
     aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}")

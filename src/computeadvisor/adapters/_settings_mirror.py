@@ -15,7 +15,7 @@ from typing import Any
 import anyio.to_thread
 import msgspec
 
-from computeadvisor.adapters._files import encode_pretty, write_atomic
+from computeadvisor.adapters._files import encode_pretty, exclusive_lock, remove_stale_temps, write_atomic
 from computeadvisor.adapters._watch import file_signature
 from computeadvisor.domain.policy import GpuPolicy, policy_from_stored
 
@@ -56,6 +56,12 @@ class SettingsMirror:
         self.path = root / "settings" / "config.json"
         self.lock_path = self.path.with_name(".config.json.lock")
         self._cache: tuple[object, GpuPolicy | None] = (object(), None)
+
+    def remove_stale_temps_sync(self) -> None:
+        """Delete temp files a killed writer left in ``settings/`` (under the lock, so none is mid-write)."""
+        if self.path.parent.is_dir():
+            with exclusive_lock(self.lock_path):
+                remove_stale_temps(self.path)
 
     def _read_sync(self) -> GpuPolicy | None:
         try:

@@ -15,6 +15,7 @@ from computeadvisor.adapters._files import (
     encode_pretty,
     exclusive_lock,
     move_aside,
+    remove_stale_temps,
     write_atomic,
 )
 from computeadvisor.adapters._watch import STAT_SIGNATURES, FileSignatures, Signature
@@ -93,9 +94,7 @@ class JsonFileRegistry(ProviderRegistry):
     async def open(self) -> None:
         def load() -> None:
             with exclusive_lock(self._lock_path), self._mutex:
-                # Under the lock no writer is mid-write, so any temp file left is from a killed process.
-                for stale in self._path.parent.glob(f".{self._path.name}.*.tmp"):
-                    stale.unlink(missing_ok=True)
+                remove_stale_temps(self._path)
                 self._signature = self._file_signature()
                 self._doc = self._load_or_move_aside()
                 self._persisted = self._path.exists()

@@ -103,10 +103,17 @@ class SqliteSettings(SettingsStore):
         return conn
 
     async def open(self) -> None:
-        """Create ``data/`` and the ``settings`` table if missing; open one writer and one reader connection."""
+        """Create ``data/`` and the ``settings`` table if missing; open one writer and one reader connection.
+
+        Also removes the mirror's temp files left by a writer that was killed mid-write.
+        """
         async with self._open_lock:
             if self._writer is not None:
                 return
+            try:
+                await anyio.to_thread.run_sync(self._mirror.remove_stale_temps_sync)
+            except OSError as exc:  # only litter is left behind: worth a warning, not a failed start
+                log.warning("stale temp files beside %s not removed: %s", self._mirror.path, exc)
             writer = reader = None
             try:
                 await anyio.to_thread.run_sync(lambda: self._db_path.parent.mkdir(parents=True, exist_ok=True))
