@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from computeadvisor.adapters._watch import INOTIFY_AVAILABLE, STAT_SIGNATURES, FileSignatures, InotifySignatures
+from computeadvisor.adapters._watch import STAT_SIGNATURES, FileSignatures, InotifySignatures, inotify_available
 from tests.e2e._harness import ServerLauncher
 
 
@@ -34,7 +34,7 @@ def signatures(request: pytest.FixtureRequest) -> Iterator[FileSignatures]:
     if request.param == "stat":
         yield STAT_SIGNATURES
         return
-    if not INOTIFY_AVAILABLE:
+    if not inotify_available():
         pytest.skip("no inotify on this platform")
     watch = InotifySignatures()
     try:

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from computeadvisor.adapters._watch import FileSignatures, InotifySignatures, file_signature
+from computeadvisor.adapters._watch import FileSignatures, InotifySignatures, file_signature, inotify_available
+
+needs_inotify = pytest.mark.skipif(not inotify_available(), reason="no inotify on this platform")
 
 
 def _append(path: Path) -> None:
@@ -133,6 +135,7 @@ def test_a_directory_moved_away_is_not_followed(signatures: FileSignatures, tmp_
     assert signature() not in (before, gone)
 
 
+@needs_inotify
 def test_lost_events_change_every_signature(tmp_path: Path) -> None:
     inotify = InotifySignatures()
     try:
@@ -152,6 +155,7 @@ def test_lost_events_change_every_signature(tmp_path: Path) -> None:
         inotify.close()
 
 
+@needs_inotify
 def test_after_close_signatures_are_stats(tmp_path: Path) -> None:
     inotify = InotifySignatures()
     path = tmp_path / "f"

@@ -4,7 +4,7 @@ A *signature* of some files is a value that changes whenever any of them may hav
 for its files once (``watch``), takes a signature before each read and reuses what it read while the signature stays
 equal (``FreshnessCache``, the registry, the flag files).
 
-``StatSignatures`` takes one ``stat`` per file: (inode, size, mtime_ns), about 1.5 µs each. The advisor reads eight
+``FileSignatures`` takes one ``stat`` per file: (inode, size, mtime_ns), about 1.5 µs each. The advisor reads eight
 files' worth of state per request, so ``InotifySignatures`` replaces those calls with inotify watches on the files'
 directories: the kernel queues an event for every write, rename, delete or attribute change in a watched directory,
 synchronously with the writer's system call, and a signature first drains that queue (one ``epoll`` check, ~0.2 µs,
@@ -170,9 +170,10 @@ class InotifySignatures(FileSignatures):
         return True
 
     def _start(self) -> bool:
-        if self._closed or _libc is None:
+        libc = _inotify()
+        if self._closed or libc is None:
             return False
-        fd = _libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
         if fd < 0:
             log.info("inotify unavailable (%s); file changes are detected with stat", os.strerror(ctypes.get_errno()))
             self._closed = True
@@ -199,9 +200,10 @@ class InotifySignatures(FileSignatures):
 
     def _watch(self, directory: Path) -> _Dir | None:
         """Watch ``directory``, or await its creation through its parent when it does not exist."""
-        assert self._fd is not None and _libc is not None
+        libc = _inotify()
+        assert self._fd is not None and libc is not None
         self._changed()
-        wd = _libc.inotify_add_watch(self._fd, os.fsencode(directory), _WATCH_MASK)
+        wd = libc.inotify_add_watch(self._fd, os.fsencode(directory), _WATCH_MASK)
         if wd < 0:
             err = ctypes.get_errno()
             parent = directory.parent
@@ -269,7 +271,9 @@ class InotifySignatures(FileSignatures):
             self._watch(watched.path / os.fsdecode(name))
 
 
-def _load_libc() -> ctypes.CDLL | None:
+@functools.cache
+def _inotify() -> ctypes.CDLL | None:
+    """The C library with inotify's functions (loaded on first use), or None off Linux."""
     if not sys.platform.startswith("linux"):
         return None
     try:
@@ -281,10 +285,11 @@ def _load_libc() -> ctypes.CDLL | None:
     return libc
 
 
-_libc = _load_libc()
-INOTIFY_AVAILABLE = _libc is not None
+def inotify_available() -> bool:
+    """Whether this platform has inotify."""
+    return _inotify() is not None
 
 
 def watched_signatures() -> FileSignatures:
     """Inotify signatures where the platform has inotify, else ``stat`` ones."""
-    return InotifySignatures() if INOTIFY_AVAILABLE else STAT_SIGNATURES
+    return InotifySignatures() if inotify_available() else STAT_SIGNATURES
