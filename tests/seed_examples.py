@@ -36,3 +36,26 @@ SEED_COST_BREAKDOWN: dict[str, float] = {
     "vram_rate_per_gb_minute": 0.001,
     "vram_cost": 0.072,
 }
+SEED_COST_PROVIDER: dict[str, Any] = {
+    "id": "runpod-dev",
+    "kind": "runpod",
+    "base": "https://api.runpod.io/v2",
+    "label": "runpod-dev",
+    "queue": "remote",
+    "pricing_url": "https://runpod.io/pricing",
+    "notes": None,
+}
+SEED_COST_HINTS: list[str] = [
+    "Provider runpod-dev (runpod) - estimates in USD.",
+    "Base: 4.50 min @ 0.120 USD/min ~= 0.54 USD",
+    "Transfer: 1.000 GB out / 0.062 GB in ~= 0.10 USD (egress 0.090).",
+    "VRAM surcharge: 16.00 GB @ 0.001 per GB-min ~= 0.07 USD.",
+]
+SEED_COST_INPUTS: dict[str, Any] = {
+    "queue": "remote",
+    "provider_id": "runpod-dev",
+    "duration_sec": 270.0,
+    "bytes_tx": 1073741824,
+    "bytes_rx": 67108864,
+    "vram_gb": 16.0,
+}

@@ -13,7 +13,14 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.seed_examples import RUNPOD_DEV, SEED_COST_BREAKDOWN, SEED_COST_JOB
+from tests.seed_examples import (
+    RUNPOD_DEV,
+    SEED_COST_BREAKDOWN,
+    SEED_COST_HINTS,
+    SEED_COST_INPUTS,
+    SEED_COST_JOB,
+    SEED_COST_PROVIDER,
+)
 
 from ._harness import (
     FEATURE_OFF,
@@ -107,30 +114,10 @@ def test_seed_user_flow_register_price_advise_delete(server: RunningServer) -> N
         assert estimate["currency"] == "USD"
         assert estimate["breakdown"] == SEED_COST_BREAKDOWN
         assert all(isinstance(v, float) for v in estimate["breakdown"].values())
-        assert estimate["provider"] == {
-            "id": "runpod-dev",
-            "kind": "runpod",
-            "base": "https://api.runpod.io/v2",
-            "label": "runpod-dev",
-            "queue": "remote",
-            "pricing_url": "https://runpod.io/pricing",
-            "notes": None,
-        }
-        assert estimate["hints"] == [
-            "Provider runpod-dev (runpod) - estimates in USD.",
-            "Base: 4.50 min @ 0.120 USD/min ~= 0.54 USD",
-            "Transfer: 1.000 GB out / 0.062 GB in ~= 0.10 USD (egress 0.090).",
-            "VRAM surcharge: 16.00 GB @ 0.001 per GB-min ~= 0.07 USD.",
-        ]
+        assert estimate["provider"] == SEED_COST_PROVIDER
+        assert estimate["hints"] == SEED_COST_HINTS
         assert estimate["notes"] == [ADVISORY_NOTE, FLAG_OFF_NOTE]
-        assert estimate["inputs"] == {
-            "queue": "remote",
-            "provider_id": "runpod-dev",
-            "duration_sec": 270.0,
-            "bytes_tx": 1073741824,
-            "bytes_rx": 67108864,
-            "vram_gb": 16.0,
-        }
+        assert estimate["inputs"] == SEED_COST_INPUTS
         assert body["debug"]["providers"] == [RUNPOD_DEV]
         assert body["debug"]["registry"]["total"] == 1
 

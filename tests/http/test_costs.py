@@ -11,7 +11,13 @@ from computeadvisor.domain.costs import ADVISORY_NOTE, EMPTY_META_NOTE, FLAG_OFF
 from computeadvisor.domain.providers import ProviderRecord
 from tests.http.conftest import RUNPOD_DEV, ClientFactory
 from tests.seed_examples import RUNPOD_DEV as RUNPOD_DEV_BODY
-from tests.seed_examples import SEED_COST_BREAKDOWN, SEED_COST_JOB
+from tests.seed_examples import (
+    SEED_COST_BREAKDOWN,
+    SEED_COST_HINTS,
+    SEED_COST_INPUTS,
+    SEED_COST_JOB,
+    SEED_COST_PROVIDER,
+)
 
 SEED_JOB = SEED_COST_JOB
 
@@ -33,30 +39,10 @@ def test_documented_example_with_a_provider_registered_at_runtime(make_client: C
     assert est["estimate"] == 0.7076
     assert est["currency"] == "USD"
     assert est["breakdown"] == SEED_COST_BREAKDOWN
-    assert est["provider"] == {
-        "id": "runpod-dev",
-        "kind": "runpod",
-        "base": "https://api.runpod.io/v2",
-        "label": "runpod-dev",
-        "queue": "remote",
-        "pricing_url": "https://runpod.io/pricing",
-        "notes": None,
-    }
-    assert est["hints"] == [
-        "Provider runpod-dev (runpod) - estimates in USD.",
-        "Base: 4.50 min @ 0.120 USD/min ~= 0.54 USD",
-        "Transfer: 1.000 GB out / 0.062 GB in ~= 0.10 USD (egress 0.090).",
-        "VRAM surcharge: 16.00 GB @ 0.001 per GB-min ~= 0.07 USD.",
-    ]
+    assert est["provider"] == SEED_COST_PROVIDER
+    assert est["hints"] == SEED_COST_HINTS
     assert est["notes"] == ([ADVISORY_NOTE] if flag else [ADVISORY_NOTE, FLAG_OFF_NOTE])
-    assert est["inputs"] == {
-        "queue": "remote",
-        "provider_id": "runpod-dev",
-        "duration_sec": 270.0,
-        "bytes_tx": 1073741824,
-        "bytes_rx": 67108864,
-        "vram_gb": 16.0,
-    }
+    assert est["inputs"] == SEED_COST_INPUTS
     assert data["debug"]["registry"]["total"] == 1
     assert data["debug"]["providers"][0]["id"] == "runpod-dev"
     assert data["feature"] == {"feature": "enable_compute", "enabled": flag}
