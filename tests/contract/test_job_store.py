@@ -20,8 +20,9 @@ from computeadvisor.domain.job_requests import (
     parse_requeue,
 )
 from computeadvisor.domain.job_spec import parse_enqueue
-from computeadvisor.domain.jobs import Claimed, Job, JobView, iso_utc, no_providers, public_view
+from computeadvisor.domain.jobs import Claimed, Job, JobView, no_providers, public_view
 from computeadvisor.domain.providers import ProviderRecord
+from computeadvisor.domain.values import iso_utc
 from computeadvisor.ports.job_store import JobStore
 from tests.contract._job_support import RUNPOD_DEV, T0, FakeClock, lookup
 

@@ -9,8 +9,9 @@ from computeadvisor.domain import job_machine as machine
 from computeadvisor.domain.errors import Conflict
 from computeadvisor.domain.job_requests import ClaimRequest, CompleteRequest, FailRequest, HeartbeatRequest
 from computeadvisor.domain.job_spec import JobSpec
-from computeadvisor.domain.jobs import BoardSegment, Job, JobView, Run, board_segment, iso_utc, public_view
+from computeadvisor.domain.jobs import BoardSegment, Job, JobView, Run, board_segment, public_view
 from computeadvisor.domain.providers import ProviderRecord
+from computeadvisor.domain.values import iso_utc
 
 T0 = 1_761_210_902.0
 RECORD_KEYS = {

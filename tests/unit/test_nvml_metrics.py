@@ -7,10 +7,11 @@ from pathlib import Path
 
 import msgspec
 
-from computeadvisor.adapters.host_metrics import HostMetrics, utc_timestamp
+from computeadvisor.adapters.host_metrics import HostMetrics
 from computeadvisor.adapters.nvml_metrics import NvmlMetrics
 from computeadvisor.adapters.psutil_metrics import PsutilMetrics
 from computeadvisor.domain.hardware import GpuInfo, device_entries
+from computeadvisor.domain.values import utc_timestamp
 from tests.unit.fake_nvml import FakeGpu, FakeNvml, NVMLError_DriverNotLoaded, driver_not_loaded, no_library, two_gpus
 
 

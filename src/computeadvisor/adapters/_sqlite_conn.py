@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from computeadvisor.adapters import _sqlite_jobs_schema as sql
 from computeadvisor.adapters._sqlite_writer import GroupCommitWriter, storage_error
 from computeadvisor.domain.errors import StorageError
-from computeadvisor.domain.jobs import iso_utc
+from computeadvisor.domain.values import iso_utc
 
 T = TypeVar("T")
 Rows = list[Sequence[Any]]

@@ -8,13 +8,8 @@ from datetime import UTC, datetime
 from computeadvisor.adapters.nvml_metrics import NvmlMetrics
 from computeadvisor.adapters.psutil_metrics import PsutilMetrics
 from computeadvisor.domain.hardware import SystemSample
+from computeadvisor.domain.values import utc_timestamp
 from computeadvisor.ports.metrics_source import MetricsSource
-
-
-def utc_timestamp(now: datetime) -> str:
-    """ISO-8601 UTC ending in ``Z``, microseconds omitted when zero (the contract's time format, §0.7)."""
-    text = now.astimezone(UTC).replace(tzinfo=None).isoformat()
-    return f"{text}Z"
 
 
 class HostMetrics(MetricsSource):

@@ -45,9 +45,9 @@ from computeadvisor.domain.jobs import (
     QueueViews,
     StatePage,
     build_board,
-    iso_utc,
 )
 from computeadvisor.domain.providers import ProviderRecord
+from computeadvisor.domain.values import iso_utc
 from computeadvisor.ports.job_store import JobStore
 
 DB_PATH = Path("data") / "scheduler.db"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -22,7 +23,7 @@ from computeadvisor.app.bootstrap import build_adapters
 from computeadvisor.app.errors import domain_error_handler, http_error_handler, unexpected_error_handler
 from computeadvisor.app.openapi import CompletedJsonRenderPlugin
 from computeadvisor.app.routes import compute_routes, gpu_routes, provider_routes, schedule_routes
-from computeadvisor.app.sampler import Sampler
+from computeadvisor.app.sampler import take_sample
 from computeadvisor.app.security import AUTH_STATE_KEY, debug_query_token_middleware
 from computeadvisor.app.services import Adapters, Services
 from computeadvisor.config import Config, load_config
@@ -42,7 +43,7 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
         adapters = build_adapters(config, signatures)
     services = Services(adapters)
 
-    sampler = Sampler(services.adapters.metrics, config.sampler_interval, services.publish_sample)
+    sample = functools.partial(take_sample, services.adapters.metrics, services.publish_sample)
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -58,11 +59,11 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
                 await adapter.open()
                 opened.push_async_callback(adapter.close)
             await adapters.registry.open()
-            await sampler.sample_once()  # the first sample exists before the server accepts requests
+            await sample()  # the first sample exists before the server accepts requests
             for warning in await services.seed_providers():
                 log.warning("provider seed: %s", warning)
             async with anyio.create_task_group() as background:
-                background.start_soon(sampler.run)
+                background.start_soon(repeat, config.sampler_interval, sample, "hardware sample")
                 background.start_soon(repeat, LEASE_EXPIRY_INTERVAL_S, services.schedule.expire_leases, "lease expiry")
                 yield
                 background.cancel_scope.cancel()

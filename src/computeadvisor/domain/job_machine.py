@@ -29,9 +29,9 @@ from computeadvisor.domain.jobs import (
     Job,
     Lease,
     Run,
-    iso_utc,
 )
 from computeadvisor.domain.providers import ProviderRecord
+from computeadvisor.domain.values import iso_utc
 
 
 class LeaseState(msgspec.Struct, frozen=True, kw_only=True):

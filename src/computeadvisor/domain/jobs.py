@@ -7,12 +7,12 @@ The state machine that changes these lives in :mod:`computeadvisor.domain.job_ma
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 
 from computeadvisor.domain.providers import ProviderRecord
+from computeadvisor.domain.values import iso_utc
 
 QUEUES = ("local", "remote")
 QUEUED = "queued"
@@ -35,11 +35,6 @@ ProviderLookup = Callable[[str], Awaitable[ProviderRecord | None]]
 async def no_providers(provider_id: str) -> ProviderRecord | None:
     """A :data:`ProviderLookup` that knows no provider (every job priced with neutral defaults)."""
     return None
-
-
-def iso_utc(ts: float) -> str:
-    """Epoch seconds as ISO-8601 UTC ending in ``Z``; microseconds omitted when zero (§0.7)."""
-    return datetime.fromtimestamp(ts, UTC).isoformat()[:-6] + "Z"  # "+00:00" -> "Z"
 
 
 def _iso_or_none(ts: float | None) -> str | None:

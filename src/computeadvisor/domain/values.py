@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from computeadvisor.domain.errors import FieldError
@@ -80,3 +81,13 @@ def as_int_loose(value: Any) -> int | None:
         if _INTEGER.fullmatch(text):
             return int(text)
     return None
+
+
+def utc_timestamp(now: datetime) -> str:
+    """ISO-8601 UTC ending in ``Z``, microseconds omitted when zero (the contract's time format, §0.7)."""
+    return now.astimezone(UTC).isoformat()[:-6] + "Z"  # "+00:00" -> "Z"
+
+
+def iso_utc(ts: float) -> str:
+    """Epoch seconds in the contract's time format (see ``utc_timestamp``)."""
+    return utc_timestamp(datetime.fromtimestamp(ts, UTC))
