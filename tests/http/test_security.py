@@ -56,6 +56,19 @@ def test_debug_needs_the_token_only_when_on(secured: TestClient) -> None:  # typ
     ]
 
 
+def test_debug_spelled_with_percent_escapes_still_needs_the_token(secured: TestClient) -> None:  # type: ignore[type-arg]
+    # The server decodes ``%64ebug`` to ``debug``: the check must look at the decoded names, not the raw bytes.
+    assert_401(secured.get("/api/gpu/list?%64ebug=1"))
+    assert_401(secured.get("/api/providers?x=1&%64%65%62%75%67=on"))
+    assert "metrics" in secured.get("/api/gpu/list?%64ebug=1", headers=GOOD).json()
+
+
+def test_a_repeated_debug_parameter_needs_the_token_if_any_value_is_on(secured: TestClient) -> None:  # type: ignore[type-arg]
+    assert_401(secured.get("/api/gpu/list?debug=0&debug=1"))
+    assert_401(secured.get("/api/providers?debug=&debug=yes"))
+    assert secured.get("/api/gpu/list?debug=0&debug=false").status_code == 200
+
+
 def test_json_errors_come_before_the_debug_token(secured: TestClient) -> None:  # type: ignore[type-arg]
     assert secured.post("/api/compute/advise", content=b"{bad").status_code == 400
 
