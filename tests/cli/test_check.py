@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from computeadvisor.app.check import _CLAIM_CYCLE, run_check
 from tests.e2e._harness import ServerLauncher, free_port, run_cli
 
 from ._fake_server import FakeService, serve_in_thread
@@ -128,3 +130,20 @@ def test_check_sends_the_token_on_every_probe() -> None:
         assert code == 2
         assert {r["status"] for r in report["routes"] if not r["skipped"]} == {401}
         assert {seen.authorization for seen in app.seen} == {None}
+
+
+@pytest.mark.parametrize("odd", [{"queues": None}, {"queues": 5}, None, "x"])
+def test_odd_answers_are_reported_not_raised(odd: Any) -> None:
+    """In process (httpx.MockTransport): ``devices`` and ``counts`` of unexpected shapes must not crash the check."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        body: dict[str, Any] = {"feature": {"feature": "enable_compute", "enabled": False}}
+        if request.url.path == "/api/gpu/list":
+            body["devices"] = 5
+        if request.url.path == "/api/schedule/state":
+            body["counts"] = odd
+        return httpx.Response(200, json=body)
+
+    report = run_check("http://check.invalid", transport=httpx.MockTransport(answer))
+    assert "claim cycle skipped: the queue depth is unknown" in report.notes
+    assert [r.skipped for r in report.routes].count(True) == len(_CLAIM_CYCLE) + 1  # + the policy write

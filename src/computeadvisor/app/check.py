@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 import msgspec
 
+from computeadvisor.domain.values import utc_timestamp
+
 PROBE_TIMEOUT_S = 3.0
 LOWEST_PRIORITY = -(2**63)
 HIGHEST_PRIORITY = 2**63 - 1
@@ -80,9 +82,15 @@ class _Checker:
             self.notes.append(f"{method} {path}: {why}")
         return data if ok else None
 
-    def skip(self, method: str, path: str, note: str) -> None:
+    def skip(self, method: str, path: str, note: str | None) -> None:
         self.routes.append(RouteResult(path=path, method=method, status=None, ok=True, skipped=True))
-        self.notes.append(note)
+        if note is not None:
+            self.notes.append(note)
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """``value`` when it is a JSON object, else ``{}``: a server's odd answer must not break the check."""
+    return value if isinstance(value, dict) else {}
 
 
 def _check_id() -> str:
@@ -180,7 +188,8 @@ def run_check(base: str, token: str | None = None, *, transport: httpx.BaseTrans
             return _report(base, check, reachable=False)
         gpus = check.call("GET", "/api/gpu/list")
         check.call("GET", "/api/gpu/list?debug=1")
-        _policy_probe(check, list(gpus.get("devices") or []) if gpus else [])
+        devices = _object(gpus).get("devices")
+        _policy_probe(check, devices if isinstance(devices, list) else [])
         check.call("GET", "/api/providers?debug=1")
         _provider_probes(check)
         check.call("POST", "/api/compute/advise", {"job": {"width": 1024, "height": 1024}, "debug": True})
@@ -188,12 +197,12 @@ def run_check(base: str, token: str | None = None, *, transport: httpx.BaseTrans
         state = check.call("GET", "/api/schedule/state?limit=1")
         check.call("GET", "/api/schedule/board?limit=1")
         _job_probes(check)
-        local_depth = ((state or {}).get("counts") or {}).get("queues", {}).get("local")
+        local_depth = _object(_object(_object(state).get("counts")).get("queues")).get("local")
         if local_depth == 0:
             _claim_cycle(check)
         else:
             for method, path in _CLAIM_CYCLE:
-                check.routes.append(RouteResult(path=path, method=method, status=None, ok=True, skipped=True))
+                check.skip(method, path, None)
             why = "the queue depth is unknown" if local_depth is None else f"the local queue holds {local_depth} job(s)"
             check.notes.append(f"claim cycle skipped: {why}")
         return _report(base, check, reachable=True)
@@ -205,5 +214,5 @@ def _report(base: str, check: _Checker, *, reachable: bool) -> CheckReport:
     if got is not None and got is not flag.expect:
         check.notes.append(f"warning: enable_compute is {got} on the server (expected {flag.expect})")
     passed = reachable and all(r.ok for r in check.routes if not r.skipped)
-    ts = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    ts = utc_timestamp(datetime.now(UTC))
     return CheckReport(ts=ts, base=base, passed=passed, flags=[flag], routes=check.routes, notes=check.notes)
