@@ -20,9 +20,6 @@ from computeadvisor.domain.jobs import QUEUES, JobCounts
 from computeadvisor.ports.job_store import JobStore
 from computeadvisor.ports.provider_registry import ProviderRegistry
 
-STATE_LIMIT_DEFAULT = 200
-BOARD_LIMIT_DEFAULT = 100
-
 
 class ScheduleService:
     """Every scheduler operation first processes expired leases (§5.5), so no route sees a stale running job."""
@@ -45,7 +42,7 @@ class ScheduleService:
         return ScheduleHealth(ok=True, queues=list(QUEUES), feature=self._feature())
 
     async def state(self, limit: str | None) -> StateResponse:
-        size = requests.parse_limit(limit, STATE_LIMIT_DEFAULT)
+        size = requests.parse_limit(limit, requests.STATE_LIMIT_DEFAULT)
         await self.expire_leases()
         page = await self._jobs.state(size)
         return StateResponse(
@@ -57,7 +54,7 @@ class ScheduleService:
         )
 
     async def board(self, limit: str | None) -> BoardResponse:
-        size = requests.parse_limit(limit, BOARD_LIMIT_DEFAULT)
+        size = requests.parse_limit(limit, requests.BOARD_LIMIT_DEFAULT)
         await self.expire_leases()
         board = await self._jobs.board(size)
         return BoardResponse(jobs=board.jobs, generated_at=board.generated_at, feature=self._feature())

@@ -15,6 +15,8 @@ from typing import Any
 
 import msgspec
 
+from computeadvisor.domain.jobs import DEFAULT_ATTEMPT_CAP, DEFAULT_RETENTION
+
 ENV_PREFIX = "COMPUTEADVISOR_"
 MAX_BODY_BYTES = 1024 * 1024
 
@@ -33,8 +35,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     deny_private_health: bool = False
     health_timeout: float = 5.0
     sampler_interval: float = 1.0
-    attempt_cap: int = 3
-    retention: int = 10_000
+    attempt_cap: int = DEFAULT_ATTEMPT_CAP
+    retention: int = DEFAULT_RETENTION
     max_body_bytes: int = MAX_BODY_BYTES
 
     def __post_init__(self) -> None:

@@ -219,8 +219,9 @@ def advise(
     choice, reason, rule = apply_rules(echo.pixels, echo.vram_requested_gb or 0.0, context, thresholds)
     raw = RawDecision(choice=choice, reason=reason)
     allowed = allow_remote and feature_enabled
-    if choice == "remote" and not (allowed and context.remote_available):
-        choice = "cpu" if rule == 2 else "gpu" if context.has_gpu else "cpu"
+    remote_ok = allowed and context.remote_available
+    if choice == "remote" and not remote_ok:
+        choice = "cpu" if rule == 2 else "gpu"  # rules 3 and 5 come after rule 1: there is a GPU
         if not feature_enabled:
             blocker = "compute feature disabled"
         elif not allowed:
@@ -236,7 +237,7 @@ def advise(
         target=choice,
         device=_device(choice, job, policy, gpus, remote_provider_ids),
         context=context,
-        remote_allowed=allowed and context.remote_available,
+        remote_allowed=remote_ok,
         raw=raw,
         job=echo,
     )

@@ -5,7 +5,6 @@ Every function raises :class:`InvalidInput` (``Missing job_id``) or :class:`Fiel
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -13,14 +12,14 @@ import msgspec
 
 from computeadvisor.domain.errors import FieldError, InvalidInput
 from computeadvisor.domain.job_spec import (
+    optional_non_negative,
     optional_string,
     parse_byte_count,
     parse_priority,
     parse_queue,
-    parse_vram,
 )
 from computeadvisor.domain.jobs import CANCELLED, DEFAULT_LEASE_SECONDS, FAILED, SUCCEEDED
-from computeadvisor.domain.values import non_negative_number, plainly_truthy
+from computeadvisor.domain.values import as_integer, plainly_truthy
 
 MISSING_JOB_ID = "Missing job_id"
 MAX_LEASE_SECONDS = 2**31 - 1  # about 68 years: the expiry stays a representable date
@@ -28,7 +27,6 @@ COMPLETION_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
 STATE_LIMIT_DEFAULT = 200
 BOARD_LIMIT_DEFAULT = 100
 LIMIT_MAX = 1000
-_LIMIT = re.compile(r"[+-]?\d+")
 
 
 class ClaimRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -118,11 +116,6 @@ def parse_heartbeat(body: Mapping[str, Any]) -> HeartbeatRequest:
     )
 
 
-def _optional_number(body: Mapping[str, Any], field: str) -> float | None:
-    value = body.get(field)
-    return None if value is None else non_negative_number(value, field)
-
-
 def parse_complete(body: Mapping[str, Any]) -> CompleteRequest:
     """A complete body: status succeeded/failed/cancelled; measurements >= 0, rounded when stored."""
     job_id = parse_job_id(body)
@@ -135,11 +128,11 @@ def parse_complete(body: Mapping[str, Any]) -> CompleteRequest:
         job_id=job_id,
         lease_token=optional_string(body.get("lease_token"), "lease_token"),
         status=status,
-        duration_sec=_optional_number(body, "duration_sec"),
+        duration_sec=optional_non_negative(body.get("duration_sec"), "duration_sec"),
         bytes_tx=parse_byte_count(body.get("bytes_tx"), "bytes_tx"),
         bytes_rx=parse_byte_count(body.get("bytes_rx"), "bytes_rx"),
-        vram_gb=parse_vram(body.get("vram_gb")),
-        cost_estimate=_optional_number(body, "cost_estimate"),
+        vram_gb=optional_non_negative(body.get("vram_gb"), "vram_gb"),
+        cost_estimate=optional_non_negative(body.get("cost_estimate"), "cost_estimate"),
     )
 
 
@@ -165,11 +158,7 @@ def parse_limit(value: Any, default: int) -> int:
     """A page ``limit`` (query string or integer) in 1..1000; ``default`` when absent; FieldError ``limit``."""
     if value is None:
         return default
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and _LIMIT.fullmatch(value.strip()):
-        number = int(value.strip())
+    number = as_integer(value)
     if number is None or not 1 <= number <= LIMIT_MAX:
         raise FieldError("limit", f"must be an integer from 1 to {LIMIT_MAX}")
     return number

@@ -7,7 +7,6 @@ state. Two bodies that normalize to equal specs are the same job.
 from __future__ import annotations
 
 import math
-import re
 import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -16,11 +15,10 @@ import msgspec
 
 from computeadvisor.domain.errors import FieldError
 from computeadvisor.domain.jobs import QUEUES
-from computeadvisor.domain.values import non_negative_number, plainly_truthy
+from computeadvisor.domain.values import as_integer, non_negative_number, plainly_truthy
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
-_INTEGER = re.compile(r"[+-]?\d+")
 
 
 class JobSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,19 +57,15 @@ def new_job_id() -> str:
     return secrets.token_hex(6)
 
 
-def parse_priority(value: Any, field: str = "priority") -> int | None:
-    """A JSON integer or integer string within int64 (§5.2); None when null; FieldError naming ``field`` else."""
+def parse_priority(value: Any) -> int | None:
+    """A JSON integer or integer string within int64 (§5.2); None when null; FieldError ``priority`` else."""
     if value is None:
         return None
-    number: int | None = None
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-        number = int(value.strip())
+    number = as_integer(value)
     if number is None:
-        raise FieldError(field, "must be an integer or an integer string")
+        raise FieldError("priority", "must be an integer or an integer string")
     if not INT64_MIN <= number <= INT64_MAX:
-        raise FieldError(field, "must fit in a signed 64-bit integer")
+        raise FieldError("priority", "must fit in a signed 64-bit integer")
     return number
 
 
@@ -94,8 +88,8 @@ def parse_byte_count(value: Any, field: str) -> int | None:
     return number
 
 
-def parse_vram(value: Any, field: str = "vram_gb") -> float | None:
-    """VRAM in GiB: a number or numeric string >= 0; None when null."""
+def optional_non_negative(value: Any, field: str) -> float | None:
+    """A number or numeric string >= 0 (VRAM in GiB, seconds, a cost); None when null; FieldError naming ``field``."""
     return None if value is None else non_negative_number(value, field)
 
 
@@ -178,5 +172,5 @@ def parse_enqueue(body: Mapping[str, Any], new_id: Callable[[], str] = new_job_i
         meta=dict(meta) if isinstance(meta, dict) else {},
         bytes_tx=parse_byte_count(body.get("bytes_tx"), "bytes_tx"),
         bytes_rx=parse_byte_count(body.get("bytes_rx"), "bytes_rx"),
-        vram_gb=parse_vram(body.get("vram_gb")),
+        vram_gb=optional_non_negative(body.get("vram_gb"), "vram_gb"),
     )

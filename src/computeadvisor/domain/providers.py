@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from computeadvisor.domain.errors import FieldError, InvalidInput
-from computeadvisor.domain.values import as_number, plainly_truthy
+from computeadvisor.domain.values import non_negative_number, plainly_truthy
 
 STORAGE_PATH = "config/compute_providers.json"
 MASK = "***"
@@ -70,14 +70,8 @@ def validate_provider(body: Mapping[str, Any]) -> ProviderRecord:
     if not isinstance(meta, dict):
         raise FieldError("meta", "must be an object")
     for key in RATE_KEYS:
-        value = meta.get(key)
-        if value is None:
-            continue
-        number = as_number(value)
-        if number is None:
-            raise FieldError(f"meta.{key}", "must be a finite number or numeric string")
-        if number < 0:
-            raise FieldError(f"meta.{key}", "must be >= 0")
+        if meta.get(key) is not None:
+            non_negative_number(meta[key], f"meta.{key}")
     return ProviderRecord(id=provider_id, kind=kind, base=base, meta=dict(meta))
 
 

@@ -60,8 +60,9 @@ def document_from_builtins(data: Any) -> RegistryDocument:
 
 def upsert(doc: RegistryDocument, record: ProviderRecord) -> tuple[RegistryDocument, ProviderRecord]:
     """Insert or replace in place; a re-posted deleted seed is no longer remembered as deleted."""
-    stored = keep_stored_secrets(record, doc.find(record.id))
-    if doc.find(record.id) is None:
+    existing = doc.find(record.id)
+    stored = keep_stored_secrets(record, existing)
+    if existing is None:
         providers = (*doc.providers, stored)
     else:
         providers = tuple(stored if p.id == record.id else p for p in doc.providers)

@@ -68,19 +68,24 @@ def non_negative_number(value: Any, field: str) -> float:
     return number
 
 
-def as_int_loose(value: Any) -> int | None:
-    """An integer from a JSON integer, a float truncated toward zero, or a string of sign and digits."""
+def as_integer(value: Any) -> int | None:
+    """An integer from a JSON integer (not a boolean) or a string of sign and digits; None otherwise."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, float):
-        return int(value) if math.isfinite(value) else None
     if isinstance(value, str):
         text = value.strip()
         if _INTEGER.fullmatch(text):
             return int(text)
     return None
+
+
+def as_int_loose(value: Any) -> int | None:
+    """An integer from a JSON integer, a float truncated toward zero, or a string of sign and digits."""
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) else None
+    return as_integer(value)
 
 
 def utc_timestamp(now: datetime) -> str:
