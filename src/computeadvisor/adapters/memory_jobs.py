@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from computeadvisor.adapters._job_support import lookup_all
 from computeadvisor.domain import job_machine as machine
@@ -86,17 +86,15 @@ class MemoryJobStore(JobStore):
         old = self._jobs.get(state.job.id)
         self._finished += (state.job.status in FINISHED) - (old is not None and old.job.status in FINISHED)
         self._jobs[state.job.id] = state
-        if self._finished > self._retention:
-            self._prune()
+        self._prune()
         return state
 
     def _prune(self) -> int:
         excess = self._finished - self._retention
         if excess <= 0:
             return 0
-        finished = (s for s in self._jobs.values() if s.job.status in FINISHED)
         # The oldest finished are the largest finished_key (it sorts newest first).
-        for state in heapq.nlargest(excess, finished, key=machine.finished_key):
+        for state in heapq.nlargest(excess, self._finished_states(), key=machine.finished_key):
             del self._jobs[state.job.id]
         self._finished -= excess
         return excess
@@ -109,6 +107,12 @@ class MemoryJobStore(JobStore):
 
     def _with_status(self, status: str) -> list[JobState]:
         return [s for s in self._jobs.values() if s.job.status == status]
+
+    def _finished_states(self) -> Iterator[JobState]:
+        return (s for s in self._jobs.values() if s.job.status in FINISHED)
+
+    def _newest_finished(self, limit: int) -> list[JobState]:
+        return heapq.nsmallest(limit, self._finished_states(), key=machine.finished_key)
 
     # -- transitions ---------------------------------------------------------------------------------------
 
@@ -126,11 +130,11 @@ class MemoryJobStore(JobStore):
         chosen = min(queued, key=machine.claim_key)
         state = machine.claim(chosen, request, self._now(), machine.new_lease_token(), self._next_seq())
         self._put(state)
-        return Claimed(job=state.job, lease=machine.lease_of(state))
+        return machine.claimed(state)
 
     async def heartbeat(self, request: HeartbeatRequest) -> Claimed:
         state = self._put(machine.heartbeat(self._state(request.job_id), request, self._now()))
-        return Claimed(job=state.job, lease=machine.lease_of(state))
+        return machine.claimed(state)
 
     async def complete(self, request: CompleteRequest, providers: ProviderLookup) -> Job:
         provider = None if request.cost_estimate is not None else await self._provider_of(request.job_id, providers)
@@ -189,9 +193,7 @@ class MemoryJobStore(JobStore):
     async def state(self, limit: int) -> StatePage:
         queued = sorted(self._with_status(QUEUED), key=machine.claim_key)
         running = sorted(self._with_status(RUNNING), key=machine.active_key)[:limit]
-        finished = heapq.nsmallest(
-            limit, (s for s in self._jobs.values() if s.job.status in FINISHED), key=machine.finished_key
-        )
+        finished = self._newest_finished(limit)
         return StatePage(
             queues=QueueViews(
                 local=[public_view(s.job) for s in queued if s.job.queue == "local"][:limit],
@@ -204,7 +206,4 @@ class MemoryJobStore(JobStore):
 
     async def board(self, limit: int) -> Board:
         running = self._with_status(RUNNING)
-        finished = heapq.nsmallest(
-            limit, (s for s in self._jobs.values() if s.job.status in FINISHED), key=machine.finished_key
-        )
-        return build_board((s.job for s in (*running, *finished)), self._now())
+        return build_board((s.job for s in (*running, *self._newest_finished(limit))), self._now())

@@ -36,7 +36,6 @@ from computeadvisor.domain.jobs import (
     DEFAULT_ATTEMPT_CAP,
     DEFAULT_RETENTION,
     FINISHED,
-    QUEUED,
     Board,
     Claimed,
     Job,
@@ -237,7 +236,7 @@ class SqliteJobStore(JobStore):
             return sql.state_from_row(rows[0])
 
         state = await self._submit(op, savepoint=False)
-        return None if state is None else Claimed(job=state.job, lease=machine.lease_of(state))
+        return None if state is None else machine.claimed(state)
 
     async def heartbeat(self, request: HeartbeatRequest) -> Claimed:
         now = self._now()
@@ -247,8 +246,7 @@ class SqliteJobStore(JobStore):
             self._save(txn, state)
             return state
 
-        state = await self._submit(op)
-        return Claimed(job=state.job, lease=machine.lease_of(state))
+        return machine.claimed(await self._submit(op))
 
     async def _provider_of(self, job_id: str, providers: ProviderLookup) -> ProviderRecord | None:
         rows = await self._read(sql.SELECT_PROVIDER, (job_id,))
@@ -280,9 +278,8 @@ class SqliteJobStore(JobStore):
 
         def op(txn: WriteTxn) -> Job:
             state = self._load(txn, request.job_id)
-            if state.job.status == QUEUED:
-                return state.job
-            return self._save(txn, machine.requeue(state, request.priority, now, txn.next_seq()))
+            requeued = machine.requeue(state, request.priority, now, txn.next_seq())
+            return state.job if requeued is state else self._save(txn, requeued)
 
         return await self._submit(op)
 

@@ -26,6 +26,7 @@ from computeadvisor.domain.jobs import (
     LEASE_EXPIRED,
     QUEUED,
     RUNNING,
+    Claimed,
     Job,
     Lease,
     Run,
@@ -122,6 +123,11 @@ def lease_of(state: JobState) -> Lease:
     if state.lease is None:
         raise ValueError(f"job {state.job.id!r} has no lease")
     return Lease(token=state.lease.token, expires_at=iso_utc(state.lease.expires_ts))
+
+
+def claimed(state: JobState) -> Claimed:
+    """What claim and heartbeat answer: the running job and its lease."""
+    return Claimed(job=state.job, lease=lease_of(state))
 
 
 def claimed_device(job: Job, device_id: str | None) -> tuple[str | None, str | None]:
