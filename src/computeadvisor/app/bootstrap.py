@@ -40,6 +40,11 @@ def host_metrics(config: Config) -> HostMetrics:
     return HostMetrics(PsutilMetrics(config.root_path), NvmlMetrics(load_nvml()))
 
 
+def settings_store(config: Config, signatures: FileSignatures = STAT_SIGNATURES) -> SqliteSettings:
+    """The GPU policy store of the state root (``data/comfyvn.db`` and its ``settings/config.json`` mirror)."""
+    return SqliteSettings(config.root_path, signatures=signatures)
+
+
 def build_adapters(config: Config, signatures: FileSignatures = STAT_SIGNATURES) -> Adapters:
     """The real adapters for a state root; ``signatures`` is how the file-backed ones notice changes.
 
@@ -51,7 +56,7 @@ def build_adapters(config: Config, signatures: FileSignatures = STAT_SIGNATURES)
         flags=FileFeatureFlags(root, signatures=signatures),
         metrics=host_metrics(config),
         jobs=SqliteJobStore(root, attempt_cap=config.attempt_cap, retention=config.retention, signatures=signatures),
-        settings=SqliteSettings(root, signatures=signatures),
+        settings=settings_store(config, signatures),
         health=HttpHealthProbe(
             SystemResolver(), timeout_s=config.health_timeout, deny_private=config.deny_private_health
         ),

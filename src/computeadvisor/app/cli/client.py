@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import click
 import httpx
+import msgspec
 
 from computeadvisor.app.cli.output import EXIT_SERVER_ERROR, EXIT_UNREACHABLE
 
@@ -58,8 +59,8 @@ def json_body(text: str | None, **fields: Any) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if text:
         try:
-            parsed = httpx.Response(200, content=text.encode()).json()
-        except ValueError as exc:
+            parsed = msgspec.json.decode(text)
+        except msgspec.DecodeError as exc:
             raise click.BadParameter(f"not valid JSON: {exc}") from None
         if not isinstance(parsed, dict):
             raise click.BadParameter("must be a JSON object")

@@ -9,10 +9,9 @@ from typing import Any
 import click
 import msgspec
 
-from computeadvisor.adapters.sqlite_settings import SqliteSettings
-from computeadvisor.app.bootstrap import host_metrics
+from computeadvisor.app.bootstrap import host_metrics, settings_store
 from computeadvisor.app.cli.output import emit_json, emit_pairs, emit_table
-from computeadvisor.config import load_config
+from computeadvisor.config import Config, load_config
 from computeadvisor.domain.errors import ComputeAdvisorError
 from computeadvisor.domain.hardware import SystemSample, device_entries
 from computeadvisor.domain.policy import GpuPolicy, apply_policy_update
@@ -23,8 +22,12 @@ root_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
 
-def _sample(root: str | None) -> SystemSample:
-    metrics = host_metrics(load_config({"root": root}))
+def _config(root: str | None) -> Config:
+    return load_config({"root": root})
+
+
+def _sample(config: Config) -> SystemSample:
+    metrics = host_metrics(config)
     metrics.open()
     try:
         time.sleep(0.2)  # a CLI may wait: gives the non-blocking CPU reading an interval to measure
@@ -33,12 +36,8 @@ def _sample(root: str | None) -> SystemSample:
         metrics.close()
 
 
-def _settings(root: str | None) -> SqliteSettings:
-    return SqliteSettings(load_config({"root": root}).root_path)
-
-
-async def _with_settings(root: str | None, body: dict[str, Any] | None, gpus: Any) -> GpuPolicy:
-    store = _settings(root)
+async def _with_settings(config: Config, body: dict[str, Any] | None, gpus: Any) -> GpuPolicy:
+    store = settings_store(config)
     await store.open()
     try:
         if body is None:
@@ -58,7 +57,7 @@ def gpu() -> None:
 @json_option
 def gpu_list(root: str | None, as_json: bool) -> None:
     """Sample the CPU and every NVIDIA GPU now."""
-    sample = _sample(root)
+    sample = _sample(_config(root))
     devices = device_entries(sample)
     if as_json:
         emit_json({"devices": devices, "metrics": sample})
@@ -83,7 +82,7 @@ def policy() -> None:
 @json_option
 def policy_show(root: str | None, as_json: bool) -> None:
     """Print the stored policy."""
-    stored = asyncio.run(_with_settings(root, None, []))
+    stored = asyncio.run(_with_settings(_config(root), None, []))
     _print_policy(stored, as_json)
 
 
@@ -100,9 +99,10 @@ def policy_set(root: str | None, as_json: bool, mode: str, preferred_id: str | N
         body["preferred_id"] = None if preferred_id.lower() in ("none", "null", "") else preferred_id
     if manual_device is not None:
         body["manual_device"] = manual_device
-    gpus = _sample(root).gpus if any(k in body for k in ("preferred_id", "manual_device")) else []
+    config = _config(root)
+    gpus = _sample(config).gpus if any(k in body for k in ("preferred_id", "manual_device")) else []
     try:
-        stored = asyncio.run(_with_settings(root, body, gpus))
+        stored = asyncio.run(_with_settings(config, body, gpus))
     except ComputeAdvisorError as exc:
         raise click.UsageError(exc.detail) from None
     _print_policy(stored, as_json)

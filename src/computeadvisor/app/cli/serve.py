@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from computeadvisor.app.cli.output import EXIT_USAGE, emit_json
 from computeadvisor.config import ConfigError, load_config
 
 
@@ -35,7 +36,7 @@ def serve(config_file: str | None, log_level: str, **flags: Any) -> None:
         raise click.UsageError(str(exc)) from None
     if not config.binds_loopback_only and config.token is None:
         click.echo(f"refusing to bind {config.host}: a token is required for a non-loopback address", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_USAGE)
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     uvicorn.run(
         create_app(config),
@@ -50,14 +51,14 @@ def serve(config_file: str | None, log_level: str, **flags: Any) -> None:
 
 
 @click.command()
-@click.option("--base", required=True, help="The server's base URL, e.g. http://127.0.0.1:8001.")
+@click.option(
+    "--base", envvar="COMPUTEADVISOR_BASE", required=True, help="The server's base URL, e.g. http://127.0.0.1:8001."
+)
 @click.option("--token", envvar="COMPUTEADVISOR_TOKEN", help="Bearer token, when the server has one.")
 def check(base: str, token: str | None) -> None:
     """Smoke-test a running server: every route must answer 2xx with the feature object. Exit 0 or 2."""
-    import msgspec
-
     from computeadvisor.app.check import run_check
 
     report = run_check(base, token)
-    click.echo(msgspec.json.format(msgspec.json.encode(report), indent=2))
-    sys.exit(0 if report.passed else 2)
+    emit_json(report)
+    sys.exit(0 if report.passed else 2)  # §6: 2 when any required check fails
