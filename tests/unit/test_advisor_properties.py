@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from computeadvisor.domain.advisor import AdvisorContext, advise, job_pixels, parse_advise_request
+from computeadvisor.domain.advisor import AdvisorContext, advise, derive_context, job_pixels, parse_advise_request
 from computeadvisor.domain.hardware import GpuInfo
 from computeadvisor.domain.policy import GpuPolicy, select_gpu
 
@@ -114,3 +114,13 @@ def test_pixels_rules() -> None:
     assert job_pixels({"width": "abc", "height": 10}) == 262144
     assert job_pixels({"width": 0, "height": 10}) == 262144
     assert job_pixels({}) == 262144
+
+
+@given(st.lists(st.integers(min_value=0, max_value=200_000), max_size=4), st.integers(0, 50), st.integers(0, 50))
+def test_the_host_context_reads_the_selected_gpu(mem_totals: list[int], local: int, remote: int) -> None:
+    gpus = [GpuInfo(id=i, mem_total=m, mem_free=m) for i, m in enumerate(mem_totals)]
+    selected = select_gpu(GpuPolicy(), gpus)
+    ctx = derive_context(gpus, selected, local_queue_depth=local, remote_queue_depth=remote, remote_available=True)
+    assert ctx.has_gpu is bool(gpus)
+    assert (ctx.local_queue_depth, ctx.remote_queue_depth, ctx.remote_available) == (local, remote, True)
+    assert ctx.local_vram_gb == (round(selected.mem_total / 1024, 2) if selected and selected.mem_total else 0.0)

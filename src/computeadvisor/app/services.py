@@ -156,13 +156,11 @@ class Services:
             return HealthOne(ok=result.ok, status=with_provider(result, record.id), feature=self.feature())
         records = await self.adapters.registry.records()
         results = await probe_all(self.adapters.health, records)
+        statuses = []
         for record, result in zip(records, results, strict=True):
             self._healthy[record.id] = result.ok
-        return HealthAll(
-            ok=any(r.ok for r in results),
-            results=[with_provider(r, p.id) for p, r in zip(records, results, strict=True)],
-            feature=self.feature(),
-        )
+            statuses.append(with_provider(result, record.id))
+        return HealthAll(ok=any(r.ok for r in results), results=statuses, feature=self.feature())
 
     async def provider_unsupported(self, provider_id: str | None) -> Unsupported:
         """Quota and templates: no vendor adapters in v1, every kind answers ``unsupported``."""
@@ -181,13 +179,12 @@ class Services:
         providers = await self.adapters.registry.records()
         unhealthy = frozenset(pid for pid, ok in self._healthy.items() if not ok)
         remote_ids = remote_candidates(providers, unhealthy)
-        selected = select_gpu(policy, sample.gpus)
-        derived = advisor.AdvisorContext(
-            has_gpu=bool(sample.gpus),
+        derived = advisor.derive_context(
+            sample.gpus,
+            select_gpu(policy, sample.gpus),
             local_queue_depth=counts.queues.local,
-            remote_available=flag and bool(remote_ids),
             remote_queue_depth=counts.queues.remote,
-            local_vram_gb=round((selected.mem_total or 0) / 1024, 2) if selected else 0.0,
+            remote_available=bool(remote_ids),  # merge_context clears it when the flag is off
         )
         context, full_context = advisor.merge_context(derived, request.override, feature_enabled=flag)
         advice = advisor.advise(

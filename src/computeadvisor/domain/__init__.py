@@ -17,6 +17,7 @@ from computeadvisor.domain.advisor import (
     AdvisorContext,
     Thresholds,
     advise,
+    derive_context,
     merge_context,
     parse_advise_request,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "advise",
     "build_cost_spec",
     "cost_parts",
+    "derive_context",
     "masked",
     "merge_context",
     "parse_advise_request",

@@ -121,6 +121,25 @@ def _check_override(override: Mapping[str, Any]) -> None:
             raise FieldError("context.local_vram_gb", "must be a finite number")
 
 
+def derive_context(
+    gpus: Sequence[GpuInfo],
+    selected: GpuInfo | None,
+    *,
+    local_queue_depth: int,
+    remote_queue_depth: int,
+    remote_available: bool,
+) -> AdvisorContext:
+    """What the host says (§3.2), before the flag and any override: a GPU is there when the sample lists one, and
+    ``local_vram_gb`` is the selected GPU's total memory in GiB (2 dp)."""
+    return AdvisorContext(
+        has_gpu=bool(gpus),
+        local_queue_depth=local_queue_depth,
+        remote_available=remote_available,
+        remote_queue_depth=remote_queue_depth,
+        local_vram_gb=round((selected.mem_total or 0) / 1024, 2) if selected else 0.0,
+    )
+
+
 def merge_context(
     derived: AdvisorContext, override: Mapping[str, Any] | None, *, feature_enabled: bool
 ) -> tuple[AdvisorContext, dict[str, Any]]:
