@@ -1,8 +1,13 @@
-"""The seed's worked examples (contract §4.9 A and the seed's advise call), shared by the HTTP, e2e and CLI tests."""
+"""The seed's worked examples (contract §4.9 A and the seed's advise call) and the contract's fixed objects, shared by
+the HTTP, e2e and CLI tests."""
 
 from __future__ import annotations
 
 from typing import Any
+
+FEATURE_OFF: dict[str, Any] = {"feature": "enable_compute", "enabled": False}
+FEATURE_ON: dict[str, Any] = {"feature": "enable_compute", "enabled": True}
+DEFAULT_POLICY: dict[str, Any] = {"mode": "auto", "preferred_id": None, "manual_device": "cpu"}
 
 RUNPOD_DEV: dict[str, Any] = {
     "id": "runpod-dev",

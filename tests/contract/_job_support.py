@@ -1,18 +1,31 @@
-"""Test helpers for the JobStore suites: a clock that moves only when told, and a provider lookup over records."""
+"""Test helpers for the JobStore and scheduler suites: a clock that moves only when told, a provider lookup over
+records, and the key lists of the job objects."""
 
 from __future__ import annotations
 
 from computeadvisor.domain.jobs import ProviderLookup
 from computeadvisor.domain.providers import ProviderRecord
+from tests import seed_examples
 
 T0 = 1_761_210_902.0  # 2025-10-23T09:15:02Z
+# The keys of a job record, of its public view and of a board segment (§5.3, §5.4), in the contract's order.
+JOB_RECORD_KEYS = {
+    "id", "name", "queue", "priority", "sticky", "sticky_device_id", "device_id", "provider_id", "payload", "meta",
+    "status", "attempt", "runs", "worker_id", "error", "created_ts", "created_at", "updated_ts", "updated_at",
+    "started_ts", "started_at", "completed_ts", "completed_at", "duration_sec", "cost_estimate", "bytes_tx",
+    "bytes_rx", "vram_gb",
+}  # fmt: skip
+JOB_VIEW_KEYS = [
+    "id", "name", "queue", "priority", "status", "sticky", "device_id", "sticky_device_id", "provider_id",
+    "created_at", "started_at", "updated_at", "completed_at", "duration_sec", "bytes_tx", "bytes_rx", "vram_gb",
+    "cost_estimate", "attempt", "runs",
+]  # fmt: skip
+BOARD_SEGMENT_KEYS = [
+    "id", "name", "queue", "status", "priority", "provider_id", "cost_estimate", "bytes_tx", "bytes_rx", "vram_gb",
+    "device", "start", "end", "duration_sec",
+]  # fmt: skip
 
-RUNPOD_DEV = ProviderRecord(
-    id="runpod-dev",
-    kind="runpod",
-    base="https://api.runpod.io/v2",
-    meta={"cost_per_minute": 0.12, "egress_cost_per_gb": 0.09, "vram_cost_per_gb_minute": 0.001},
-)
+RUNPOD_DEV = ProviderRecord(**seed_examples.RUNPOD_DEV)
 
 
 class FakeClock:

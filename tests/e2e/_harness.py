@@ -22,8 +22,15 @@ STARTUP_TIMEOUT_S = 15.0
 STOP_TIMEOUT_S = 5.0
 CLI_TIMEOUT_S = 30.0
 REGISTRY_FILE = Path("config") / "compute_providers.json"
-FEATURE_OFF = {"feature": "enable_compute", "enabled": False}
-FEATURE_ON = {"feature": "enable_compute", "enabled": True}
+
+
+def json_body(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+    """The response body as a JSON object, after checking the status code and content type."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body = response.json()
+    assert isinstance(body, dict), body
+    return body
 
 
 def free_port() -> int:

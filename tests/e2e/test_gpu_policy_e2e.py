@@ -15,12 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
-from ._harness import RunningServer, ServerLauncher, run_cli, write_json
+from tests.seed_examples import DEFAULT_POLICY
+
+from ._harness import RunningServer, ServerLauncher, json_body, run_cli, write_json
 
 pytestmark = pytest.mark.e2e
 
 SETTINGS_FILE = Path("settings") / "config.json"
-DEFAULT_POLICY = {"mode": "auto", "preferred_id": None, "manual_device": "cpu"}
 MANUAL_CPU = {"mode": "manual", "preferred_id": None, "manual_device": "cpu"}
 ADVISE_1024: dict[str, Any] = {"job": {"width": 1024, "height": 1024}, "context": {"has_gpu": True}}
 LIGHT_QUEUE = "local GPU available and queue is light"
@@ -28,19 +29,12 @@ PIN_SUFFIX = "; GPU policy pins CPU"
 UNRELATED: dict[str, Any] = {"gui": {"theme": "dark", "recent": ["a.json", "b.json"]}, "language": "fr"}
 
 
-def _ok(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert isinstance(body, dict), body
-    return body
-
-
 def _server_policy(http: httpx.Client) -> Any:
-    return _ok(http.get("/api/gpu/policy"))["policy"]
+    return json_body(http.get("/api/gpu/policy"))["policy"]
 
 
 def _advise(http: httpx.Client) -> dict[str, Any]:
-    return _ok(http.post("/api/compute/advise", json=ADVISE_1024))
+    return json_body(http.post("/api/compute/advise", json=ADVISE_1024))
 
 
 def _settings_document(root: Path) -> Any:
@@ -67,7 +61,7 @@ def test_policy_changed_by_the_cli_is_seen_by_the_server_and_back(launcher: Serv
         # A second process changes the policy on the same root; the server sees it on its next request.
         assert _cli_policy("set", "--root", root, "--mode", "manual", "--manual-device", "cpu") == MANUAL_CPU
         assert _server_policy(http) == MANUAL_CPU
-        assert _ok(http.get("/api/gpu/list"))["policy"] == MANUAL_CPU
+        assert json_body(http.get("/api/gpu/list"))["policy"] == MANUAL_CPU
         advice = _advise(http)
         assert (advice["decision"], advice["target"], advice["device"]) == ("cpu", "cpu", "cpu"), advice
         assert advice["reason"] == LIGHT_QUEUE + PIN_SUFFIX
@@ -79,7 +73,7 @@ def test_policy_changed_by_the_cli_is_seen_by_the_server_and_back(launcher: Serv
         assert document["compute"]["gpu_policy"] == MANUAL_CPU
 
         # The server changes it back; the CLI (reading the root directly) sees that.
-        saved = _ok(http.put("/api/gpu/policy", json={"mode": " AUTO ", "preferred_id": "CPU"}))
+        saved = json_body(http.put("/api/gpu/policy", json={"mode": " AUTO ", "preferred_id": "CPU"}))
         expected = {"mode": "auto", "preferred_id": "cpu", "manual_device": "cpu"}
         assert saved["ok"] is True
         assert saved["policy"] == expected
@@ -102,7 +96,7 @@ def test_corrupt_settings_document_is_left_untouched(launcher: ServerLauncher, s
     server = launcher.start(state_root)
     with server.client() as http:
         assert _server_policy(http) == DEFAULT_POLICY
-        saved = _ok(http.put("/api/gpu/policy", json=MANUAL_CPU))
+        saved = json_body(http.put("/api/gpu/policy", json=MANUAL_CPU))
         assert saved["ok"] is True
         assert saved["policy"] == MANUAL_CPU
         assert _server_policy(http) == MANUAL_CPU
@@ -110,7 +104,7 @@ def test_corrupt_settings_document_is_left_untouched(launcher: ServerLauncher, s
         advice = _advise(http)
         assert (advice["decision"], advice["device"]) == ("cpu", "cpu"), advice
         assert advice["reason"].endswith(PIN_SUFFIX)
-        assert _ok(http.post("/api/gpu/policy", json={"mode": "sticky"}))["policy"]["mode"] == "sticky"
+        assert json_body(http.post("/api/gpu/policy", json={"mode": "sticky"}))["policy"]["mode"] == "sticky"
         assert _server_policy(http)["mode"] == "sticky"
     assert path.read_bytes() == garbage
     assert _cli_policy("show", "--root", str(state_root))["mode"] == "sticky"
@@ -122,7 +116,7 @@ def test_gpu_list_and_the_background_sampler(server: RunningServer) -> None:
         timings = []
         for _ in range(3):
             started = time.perf_counter()
-            listing = _ok(http.get("/api/gpu/list"))
+            listing = json_body(http.get("/api/gpu/list"))
             timings.append(time.perf_counter() - started)
         assert min(timings) < 0.25, timings
         assert max(timings) < 1.0, timings
@@ -133,9 +127,9 @@ def test_gpu_list_and_the_background_sampler(server: RunningServer) -> None:
         assert "metrics" not in listing and "raw_devices" not in listing
         assert listing["policy"] == DEFAULT_POLICY
         assert listing["feature"] == {"feature": "enable_compute", "enabled": False}
-        assert "metrics" not in _ok(http.get("/api/gpu/list", params={"debug": "false"}))
+        assert "metrics" not in json_body(http.get("/api/gpu/list", params={"debug": "false"}))
 
-        first = _ok(http.get("/api/gpu/list", params={"debug": "1"}))
+        first = json_body(http.get("/api/gpu/list", params={"debug": "1"}))
         metrics = first["metrics"]
         assert "raw_devices" in first
         if metrics["source"] == "nvml":  # a GPU host (the device machine): every GPU listed after the CPU
@@ -151,6 +145,6 @@ def test_gpu_list_and_the_background_sampler(server: RunningServer) -> None:
         assert isinstance(metrics["timestamp"], str) and metrics["timestamp"]
 
         time.sleep(1.5)
-        second = _ok(http.get("/api/gpu/list", params={"debug": "1"}))["metrics"]
+        second = json_body(http.get("/api/gpu/list", params={"debug": "1"}))["metrics"]
         assert second["timestamp"] != metrics["timestamp"], (metrics["timestamp"], second["timestamp"])
         assert datetime.fromisoformat(second["timestamp"]) > datetime.fromisoformat(metrics["timestamp"])

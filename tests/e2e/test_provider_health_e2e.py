@@ -13,10 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from ._harness import HOST, RunningServer, ServerLauncher, write_json
+from ._harness import HOST, RunningServer, ServerLauncher, json_body, write_json
 
 pytestmark = pytest.mark.e2e
 
@@ -76,13 +75,6 @@ def flag_on_server(launcher: ServerLauncher, state_root: Path) -> RunningServer:
     return launcher.start(state_root)
 
 
-def _ok(response: httpx.Response) -> dict[str, Any]:
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert isinstance(body, dict), body
-    return body
-
-
 def test_health_probes_decide_whether_remote_is_available(
     flag_on_server: RunningServer, fake_provider: _FakeProvider
 ) -> None:
@@ -90,9 +82,9 @@ def test_health_probes_decide_whether_remote_is_available(
         stub = {"id": "stubby", "kind": "remote", "base": "stub://x"}
         real = {"id": "real", "kind": "runpod", "base": fake_provider.base}
         for record in (stub, real):
-            assert _ok(http.post("/api/providers", json=record))["provider"] == {**record, "meta": {}}
+            assert json_body(http.post("/api/providers", json=record))["provider"] == {**record, "meta": {}}
 
-        health = _ok(http.get("/api/providers/health"))
+        health = json_body(http.get("/api/providers/health"))
         assert health["ok"] is True
         assert health["feature"] == {"feature": "enable_compute", "enabled": True}
         stub_status, real_status = health["results"]
@@ -107,22 +99,22 @@ def test_health_probes_decide_whether_remote_is_available(
         assert isinstance(real_status["latency_ms"], int)
         assert fake_provider.requests == ["/health"]
 
-        assert _ok(http.delete("/api/providers/stubby"))["ok"] is True
-        advice = _ok(http.post("/api/compute/advise", json=ADVISE_REAL))
+        assert json_body(http.delete("/api/providers/stubby"))["ok"] is True
+        advice = json_body(http.post("/api/compute/advise", json=ADVISE_REAL))
         assert (advice["decision"], advice["target"], advice["device"]) == ("remote", "remote", "remote:real"), advice
         assert advice["reason"] == "large render; remote GPU suggested"
         assert advice["context"]["remote_available"] is True
         assert advice["remote_allowed"] is True
 
         fake_provider.status = 503
-        one = _ok(http.get("/api/providers/health", params={"id": "real"}))
+        one = json_body(http.get("/api/providers/health", params={"id": "real"}))
         assert one["ok"] is False
         assert one["status"]["ok"] is False
         assert one["status"]["status_code"] == 503
         assert one["status"]["provider_id"] == "real"
         assert fake_provider.requests == ["/health", "/health"]
 
-        advice = _ok(http.post("/api/compute/advise", json=ADVISE_REAL))
+        advice = json_body(http.post("/api/compute/advise", json=ADVISE_REAL))
         assert advice["context"]["remote_available"] is False
         assert advice["remote_allowed"] is False
         assert (advice["decision"], advice["target"]) == ("gpu", "gpu"), advice
@@ -130,20 +122,20 @@ def test_health_probes_decide_whether_remote_is_available(
 
         # A healthy probe makes the provider count again.
         fake_provider.status = 200
-        assert _ok(http.get("/api/providers/health", params={"id": "real"}))["ok"] is True
-        advice = _ok(http.post("/api/compute/advise", json=ADVISE_REAL))
+        assert json_body(http.get("/api/providers/health", params={"id": "real"}))["ok"] is True
+        advice = json_body(http.post("/api/compute/advise", json=ADVISE_REAL))
         assert (advice["decision"], advice["device"]) == ("remote", "remote:real"), advice
 
 
 def test_health_probe_never_connects_to_the_metadata_address(flag_on_server: RunningServer) -> None:
     with flag_on_server.client() as http:
         record = {"id": "metadata", "kind": "runpod", "base": "http://169.254.169.254"}
-        _ok(http.post("/api/providers", json=record))
+        json_body(http.post("/api/providers", json=record))
         large = {**ADVISE_REAL, "job": {"width": 4096, "height": 4096}}
-        never_checked = _ok(http.post("/api/compute/advise", json=large))
+        never_checked = json_body(http.post("/api/compute/advise", json=large))
         assert never_checked["context"]["remote_available"] is True  # a provider never checked counts
         assert never_checked["device"] == "remote:metadata"
-        health = _ok(http.get("/api/providers/health", params={"id": "metadata"}))
+        health = json_body(http.get("/api/providers/health", params={"id": "metadata"}))
         assert health["ok"] is False
         status = health["status"]
         assert status["ok"] is False
@@ -152,6 +144,6 @@ def test_health_probe_never_connects_to_the_metadata_address(flag_on_server: Run
         assert "status_code" not in status or status["status_code"] is None
 
         # The failed probe is remembered: the provider no longer counts toward remote_available.
-        advice = _ok(http.post("/api/compute/advise", json=large))
+        advice = json_body(http.post("/api/compute/advise", json=large))
         assert advice["context"]["remote_available"] is False
         assert advice["decision"] == "gpu"

@@ -14,6 +14,8 @@ import httpx
 import pytest
 
 from tests.seed_examples import (
+    FEATURE_OFF,
+    FEATURE_ON,
     RUNPOD_DEV,
     SEED_COST_BREAKDOWN,
     SEED_COST_HINTS,
@@ -23,11 +25,10 @@ from tests.seed_examples import (
 )
 
 from ._harness import (
-    FEATURE_OFF,
-    FEATURE_ON,
     REGISTRY_FILE,
     RunningServer,
     ServerLauncher,
+    json_body,
     read_registry,
     registry_ids,
     write_json,
@@ -53,21 +54,12 @@ THRESHOLDS = {
 }
 
 
-def _json(response: httpx.Response, status: int = 200) -> dict[str, Any]:
-    """The response body as a JSON object, after checking the status code and content type."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert isinstance(body, dict), body
-    return body
-
-
 def _feature(http: httpx.Client) -> Any:
-    return _json(http.get("/api/providers"))["feature"]
+    return json_body(http.get("/api/providers"))["feature"]
 
 
 def _listed_ids(http: httpx.Client) -> list[str]:
-    return [str(p["id"]) for p in _json(http.get("/api/providers"))["providers"]]
+    return [str(p["id"]) for p in json_body(http.get("/api/providers"))["providers"]]
 
 
 def _copies_of(root: Path, content: bytes) -> list[Path]:
@@ -82,10 +74,10 @@ def _copies_of(root: Path, content: bytes) -> list[Path]:
 def test_seed_user_flow_register_price_advise_delete(server: RunningServer) -> None:
     root = server.root
     with server.client() as http:
-        listing = _json(http.get("/api/providers"))
+        listing = json_body(http.get("/api/providers"))
         assert listing == {"providers": [], "feature": FEATURE_OFF}
 
-        saved = _json(http.post("/api/providers", json=RUNPOD_DEV))
+        saved = json_body(http.post("/api/providers", json=RUNPOD_DEV))
         assert saved == {"ok": True, "provider": RUNPOD_DEV, "feature": FEATURE_OFF}
 
         # On disk: valid JSON, exactly that record, indent 2, mode 0600.
@@ -96,7 +88,7 @@ def test_seed_user_flow_register_price_advise_delete(server: RunningServer) -> N
         assert text.rstrip("\n") == json.dumps(stored, indent=2, ensure_ascii=False)
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
-        listing = _json(http.get("/api/providers", params={"debug": "1"}))
+        listing = json_body(http.get("/api/providers", params={"debug": "1"}))
         assert listing["providers"] == [RUNPOD_DEV]
         assert listing["stats"] == {
             "total": 1,
@@ -107,7 +99,7 @@ def test_seed_user_flow_register_price_advise_delete(server: RunningServer) -> N
         assert listing["feature"] == FEATURE_OFF
 
         # The seed's cost example (contract §4.9 A, flag off).
-        body = _json(http.post("/api/compute/costs", json=SEED_COST_BODY))
+        body = json_body(http.post("/api/compute/costs", json=SEED_COST_BODY))
         assert body["feature"] == FEATURE_OFF
         estimate = body["estimate"]
         assert estimate["estimate"] == 0.7076
@@ -122,7 +114,7 @@ def test_seed_user_flow_register_price_advise_delete(server: RunningServer) -> N
         assert body["debug"]["registry"]["total"] == 1
 
         # The seed's advise example on a host the server sees as GPU-less (contract §3.9, second row).
-        body = _json(http.post("/api/compute/advise", json=SEED_ADVISE_BODY))
+        body = json_body(http.post("/api/compute/advise", json=SEED_ADVISE_BODY))
         assert body["feature"] == FEATURE_OFF
         debug = body["debug"]
         if debug["metrics"]["gpus"]:
@@ -164,10 +156,10 @@ def test_seed_user_flow_register_price_advise_delete(server: RunningServer) -> N
         assert debug["registry"]["total"] == 1
 
         # Delete: gone from the listing and from the file; an unknown id is a 404 that still carries the flag.
-        assert _json(http.delete("/api/providers/runpod-dev")) == {"ok": True, "feature": FEATURE_OFF}
+        assert json_body(http.delete("/api/providers/runpod-dev")) == {"ok": True, "feature": FEATURE_OFF}
         assert read_registry(root) == {"providers": []}
-        assert _json(http.get("/api/providers")) == {"providers": [], "feature": FEATURE_OFF}
-        missing = _json(http.delete("/api/providers/runpod-dev"), status=404)
+        assert json_body(http.get("/api/providers")) == {"providers": [], "feature": FEATURE_OFF}
+        missing = json_body(http.delete("/api/providers/runpod-dev"), status=404)
         assert missing["detail"] == "provider not found"
         assert missing["feature"] == FEATURE_OFF
 
@@ -182,18 +174,18 @@ def test_feature_flag_is_read_on_every_request(server: RunningServer) -> None:
 
         write_json(root / "comfyvn.json", {"features": {"enable_compute": True}})
         assert _feature(http) == FEATURE_ON
-        advise = _json(http.post("/api/compute/advise", json={}))
+        advise = json_body(http.post("/api/compute/advise", json={}))
         assert advise["feature"] == FEATURE_ON
-        cost = _json(http.post("/api/compute/costs", json={"job": {"queue": "remote", "duration_minutes": 1}}))
+        cost = json_body(http.post("/api/compute/costs", json={"job": {"queue": "remote", "duration_minutes": 1}}))
         assert cost["feature"] == FEATURE_ON
         assert cost["estimate"]["notes"] == [ADVISORY_NOTE]  # flag on: no flag-off note
-        error = _json(http.post("/api/providers", json={}), status=400)
+        error = json_body(http.post("/api/providers", json={}), status=400)
         assert error["detail"] == "missing provider id"
         assert error["feature"] == FEATURE_ON
 
         write_json(root / "config" / "comfyvn.json", {"features": {"enable_compute": False}})
         assert _feature(http) == FEATURE_OFF
-        cost = _json(http.post("/api/compute/costs", json={"job": {"queue": "remote", "duration_minutes": 1}}))
+        cost = json_body(http.post("/api/compute/costs", json={"job": {"queue": "remote", "duration_minutes": 1}}))
         assert cost["estimate"]["notes"] == [ADVISORY_NOTE, FLAG_OFF_NOTE]
 
         (root / "config" / "comfyvn.json").unlink()
@@ -210,10 +202,10 @@ def test_seeded_provider_is_added_and_a_deleted_seed_stays_deleted(launcher: Ser
 
     first = launcher.start(state_root)
     with first.client() as http:
-        assert _json(http.get("/api/providers")) == {"providers": [expected], "feature": FEATURE_ON}
+        assert json_body(http.get("/api/providers")) == {"providers": [expected], "feature": FEATURE_ON}
         assert read_registry(state_root)["providers"] == [expected]
 
-        assert _json(http.delete("/api/providers/seeded")) == {"ok": True, "feature": FEATURE_ON}
+        assert json_body(http.delete("/api/providers/seeded")) == {"ok": True, "feature": FEATURE_ON}
         on_disk = read_registry(state_root)
         assert on_disk["providers"] == []
         assert on_disk["deleted_seeds"] == ["seeded"]
@@ -221,10 +213,10 @@ def test_seeded_provider_is_added_and_a_deleted_seed_stays_deleted(launcher: Ser
 
     second = launcher.start(state_root)
     with second.client() as http:
-        assert _json(http.get("/api/providers")) == {"providers": [], "feature": FEATURE_ON}
+        assert json_body(http.get("/api/providers")) == {"providers": [], "feature": FEATURE_ON}
         assert read_registry(state_root)["deleted_seeds"] == ["seeded"]
 
-        reposted = _json(http.post("/api/providers", json=seed))
+        reposted = json_body(http.post("/api/providers", json=seed))
         assert reposted["provider"] == expected
         assert _listed_ids(http) == ["seeded"]
         on_disk = read_registry(state_root)
@@ -248,18 +240,18 @@ def test_body_limit_and_error_bodies_over_http(server: RunningServer) -> None:
     too_big = exactly_1mib[: -len(suffix)] + b"a" + suffix
     with server.client() as http:
         for content in (too_big, _chunks(too_big)):
-            error = _json(http.post("/api/providers", content=content), status=413)
+            error = json_body(http.post("/api/providers", content=content), status=413)
             assert error["status_code"] == 413
             assert error["feature"] == FEATURE_OFF
         assert _listed_ids(http) == []
-        assert _json(http.post("/api/providers", content=exactly_1mib))["provider"]["id"] == "big"
+        assert json_body(http.post("/api/providers", content=exactly_1mib))["provider"]["id"] == "big"
 
-        error = _json(http.post("/api/compute/costs", content=b"{not json"), status=400)
+        error = json_body(http.post("/api/compute/costs", content=b"{not json"), status=400)
         assert (error["status_code"], error["feature"]) == (400, FEATURE_OFF)
-        error = _json(http.post("/api/compute/advise", content=b"[1, 2]"), status=400)
+        error = json_body(http.post("/api/compute/advise", content=b"[1, 2]"), status=400)
         assert "object" in error["detail"]
         assert error["feature"] == FEATURE_OFF
-        error = _json(http.get("/api/compute/advise"), status=405)
+        error = json_body(http.get("/api/compute/advise"), status=405)
         assert error["feature"] == FEATURE_OFF
 
 
@@ -283,7 +275,7 @@ def test_corrupt_registry_is_moved_aside_and_the_server_starts_empty(
 
     server = launcher.start(state_root)
     with server.client() as http:
-        assert _json(http.get("/api/providers")) == {"providers": [], "feature": FEATURE_OFF}
+        assert json_body(http.get("/api/providers")) == {"providers": [], "feature": FEATURE_OFF}
 
         asides = _copies_of(state_root, garbage)
         assert len(asides) == 1, sorted(p.name for p in registry.parent.iterdir())
@@ -292,7 +284,7 @@ def test_corrupt_registry_is_moved_aside_and_the_server_starts_empty(
         assert aside.name in log, log
         assert "compute_providers.json" in log.replace(aside.name, "")
 
-        saved = _json(http.post("/api/providers", json={"id": "fresh", "kind": "runpod"}))
+        saved = json_body(http.post("/api/providers", json={"id": "fresh", "kind": "runpod"}))
         assert saved["provider"] == {"id": "fresh", "kind": "runpod", "base": "", "meta": {}}
         assert _listed_ids(http) == ["fresh"]
         assert registry_ids(state_root) == ["fresh"]
@@ -305,13 +297,13 @@ def test_existing_registry_entries_are_loaded_leniently(launcher: ServerLauncher
 
     server = launcher.start(state_root)
     with server.client() as http:
-        assert _json(http.get("/api/providers"))["providers"] == [legacy]  # not treated as corrupt
+        assert json_body(http.get("/api/providers"))["providers"] == [legacy]  # not treated as corrupt
 
         # A stored rate that does not parse counts as missing (§4.3): the remote default 0.05/min applies.
         body = {"job": {"queue": "remote", "provider_id": "a b", "duration_sec": 60}}
-        assert _json(http.post("/api/compute/costs", json=body))["estimate"]["estimate"] == 0.05
+        assert json_body(http.post("/api/compute/costs", json=body))["estimate"]["estimate"] == 0.05
 
-        _json(http.post("/api/providers", json={"id": "new"}))
+        json_body(http.post("/api/providers", json={"id": "new"}))
         assert _listed_ids(http) == ["a b", "new"]
     assert registry_ids(state_root) == ["a b", "new"]
 
@@ -432,11 +424,11 @@ def test_two_servers_on_one_root_lose_no_writes(launcher: ServerLauncher, state_
 
     # A delete through one server is seen by the other on its next request.
     with first.client() as http:
-        assert _json(http.delete("/api/providers/burst-0-0"))["ok"] is True
+        assert json_body(http.delete("/api/providers/burst-0-0"))["ok"] is True
     with second.client() as http:
         assert "burst-0-0" not in _listed_ids(http)
         assert len(_listed_ids(http)) == 99
-        _json(http.delete("/api/providers/burst-1-0"))
+        json_body(http.delete("/api/providers/burst-1-0"))
     with first.client() as http:
         assert len(_listed_ids(http)) == 98
     assert len(registry_ids(state_root)) == 98

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from litestar.testing import TestClient
 
 from tests.http.conftest import ClientFactory
+from tests.seed_examples import FEATURE_OFF
 
 POST_ROUTES = ("/api/providers", "/api/compute/advise", "/api/compute/costs")
-FEATURE_OFF = {"feature": "enable_compute", "enabled": False}
 
 
 @pytest.mark.parametrize("route", POST_ROUTES)

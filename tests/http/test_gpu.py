@@ -10,9 +10,8 @@ from litestar.testing import TestClient
 from computeadvisor.domain.hardware import GpuInfo
 from computeadvisor.domain.policy import GpuPolicy
 from tests.http.conftest import RTX_4090, ClientFactory
+from tests.seed_examples import DEFAULT_POLICY, FEATURE_OFF
 
-FEATURE_OFF = {"feature": "enable_compute", "enabled": False}
-DEFAULT_POLICY = {"mode": "auto", "preferred_id": None, "manual_device": "cpu"}
 SMALL = GpuInfo(id=1, name="small", mem_total=8192, mem_used=0, mem_free=8192)
 
 

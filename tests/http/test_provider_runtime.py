@@ -8,8 +8,8 @@ from computeadvisor.domain.health import ProbeResult, echo_result
 from computeadvisor.domain.providers import ProviderRecord
 from computeadvisor.ports.health_probe import HealthProbe
 from tests.http.conftest import ClientFactory
+from tests.seed_examples import FEATURE_OFF
 
-FEATURE_OFF = {"feature": "enable_compute", "enabled": False}
 ECHO = {"id": "echo", "kind": "remote", "base": "stub://echo"}
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-FEATURE_OFF = {"feature": "enable_compute", "enabled": False}
+from tests.seed_examples import FEATURE_OFF
 
 
 def test_empty_registry(client: TestClient) -> None:  # type: ignore[type-arg]

@@ -23,49 +23,20 @@ from litestar.testing import TestClient
 from computeadvisor.adapters.memory_jobs import MemoryJobStore
 from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
 from computeadvisor.ports.job_store import JobStore
+from tests.contract._job_support import BOARD_SEGMENT_KEYS, FakeClock
+from tests.contract._job_support import JOB_RECORD_KEYS as FULL_RECORD_KEYS
+from tests.contract._job_support import JOB_VIEW_KEYS as PUBLIC_KEYS
 from tests.http.conftest import ClientFactory
+from tests.seed_examples import FEATURE_OFF
+from tests.seed_examples import RUNPOD_DEV as RUNPOD_DEV_BODY
 
-FEATURE_OFF = {"feature": "enable_compute", "enabled": False}
 TOKEN = "sched-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 START = 1_760_000_000.0
-RUNPOD_DEV_BODY: dict[str, Any] = {
-    "id": "runpod-dev",
-    "kind": "runpod",
-    "base": "https://api.runpod.io/v2",
-    "meta": {"cost_per_minute": 0.12, "egress_cost_per_gb": 0.09, "vram_cost_per_gb_minute": 0.001},
-}
 POST_ROUTES = ("enqueue", "claim", "heartbeat", "complete", "fail", "requeue", "cancel")
 JOB_ID_ROUTES = ("heartbeat", "complete", "fail", "requeue", "cancel")
-FULL_RECORD_KEYS = {
-    "id", "name", "queue", "priority", "sticky", "sticky_device_id", "device_id", "provider_id", "payload", "meta",
-    "status", "attempt", "runs", "worker_id", "error", "created_ts", "created_at", "updated_ts", "updated_at",
-    "started_ts", "started_at", "completed_ts", "completed_at", "duration_sec", "cost_estimate", "bytes_tx",
-    "bytes_rx", "vram_gb",
-}  # fmt: skip
-PUBLIC_KEYS = [
-    "id", "name", "queue", "priority", "status", "sticky", "device_id", "sticky_device_id", "provider_id",
-    "created_at", "started_at", "updated_at", "completed_at", "duration_sec", "bytes_tx", "bytes_rx", "vram_gb",
-    "cost_estimate", "attempt", "runs",
-]  # fmt: skip
-SEGMENT_KEYS = {
-    "id", "name", "queue", "status", "priority", "provider_id", "cost_estimate", "bytes_tx", "bytes_rx", "vram_gb",
-    "device", "start", "end", "duration_sec",
-}  # fmt: skip
+SEGMENT_KEYS = set(BOARD_SEGMENT_KEYS)
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
-
-
-class FakeClock:
-    """Epoch seconds that move only when a test says so."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Api:
@@ -146,13 +117,13 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFactor
 
 @pytest.fixture
 def api(make_client: ClientFactory, store_factory: StoreFactory) -> Api:
-    clock = FakeClock()
+    clock = FakeClock(START)
     return Api(make_client(jobs=store_factory(clock)), clock)
 
 
 @pytest.fixture
 def memory_api(make_client: ClientFactory) -> Api:
-    clock = FakeClock()
+    clock = FakeClock(START)
     return Api(make_client(jobs=MemoryJobStore(clock=clock)), clock)
 
 
@@ -274,7 +245,7 @@ def test_sticky_and_device_hints(api: Api) -> None:
 def test_retention_prunes_the_oldest_finished_and_frees_the_id(
     make_client: ClientFactory, tmp_path: Path, kind: str
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     store: JobStore
     if kind == "memory":
         store = MemoryJobStore(clock=clock, retention=2)
@@ -811,7 +782,7 @@ def test_advise_counts_queued_local_jobs_for_the_busy_rules(api: Api) -> None:
 
 
 def test_token_is_required_on_every_post_and_not_on_gets(make_client: ClientFactory) -> None:
-    clock = FakeClock()
+    clock = FakeClock(START)
     client = make_client(jobs=MemoryJobStore(clock=clock), token=TOKEN)
     api = Api(client, clock)
     for route in POST_ROUTES:
@@ -881,7 +852,7 @@ def _shared_api(make_client: ClientFactory) -> Api:
     key = id(make_client)
     if key not in _CLIENTS:
         _CLIENTS.clear()
-        clock = FakeClock()
+        clock = FakeClock(START)
         api = Api(make_client(jobs=MemoryJobStore(clock=clock)), clock)
         api.enqueue(id="a")
         api.enqueue(id="b", queue="remote")

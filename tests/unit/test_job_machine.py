@@ -12,23 +12,10 @@ from computeadvisor.domain.job_spec import JobSpec
 from computeadvisor.domain.jobs import BoardSegment, Job, JobView, Run, board_segment, public_view
 from computeadvisor.domain.providers import ProviderRecord
 from computeadvisor.domain.values import iso_utc
-
-T0 = 1_761_210_902.0
-RECORD_KEYS = {
-    "id", "name", "queue", "priority", "sticky", "sticky_device_id", "device_id", "provider_id", "payload", "meta",
-    "status", "attempt", "runs", "worker_id", "error", "created_ts", "created_at", "updated_ts", "updated_at",
-    "started_ts", "started_at", "completed_ts", "completed_at", "duration_sec", "cost_estimate", "bytes_tx",
-    "bytes_rx", "vram_gb",
-}  # fmt: skip
-VIEW_KEYS = [
-    "id", "name", "queue", "priority", "status", "sticky", "device_id", "sticky_device_id", "provider_id",
-    "created_at", "started_at", "updated_at", "completed_at", "duration_sec", "bytes_tx", "bytes_rx", "vram_gb",
-    "cost_estimate", "attempt", "runs",
-]  # fmt: skip
-SEGMENT_KEYS = [
-    "id", "name", "queue", "status", "priority", "provider_id", "cost_estimate", "bytes_tx", "bytes_rx", "vram_gb",
-    "device", "start", "end", "duration_sec",
-]  # fmt: skip
+from tests.contract._job_support import BOARD_SEGMENT_KEYS as SEGMENT_KEYS
+from tests.contract._job_support import JOB_RECORD_KEYS as RECORD_KEYS
+from tests.contract._job_support import JOB_VIEW_KEYS as VIEW_KEYS
+from tests.contract._job_support import T0
 
 
 def queued(**spec: object) -> machine.JobState:
