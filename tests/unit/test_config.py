@@ -34,7 +34,12 @@ def test_precedence(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "env",
-    [{"COMPUTEADVISOR_PORT": "x"}, {"COMPUTEADVISOR_PORT": "70000"}, {"COMPUTEADVISOR_ATTEMPT_CAP": "0"}],
+    [
+        {"COMPUTEADVISOR_PORT": "x"},
+        {"COMPUTEADVISOR_PORT": "70000"},
+        {"COMPUTEADVISOR_ATTEMPT_CAP": "0"},
+        {"COMPUTEADVISOR_MAX_BODY_BYTES": "0"},
+    ],
 )
 def test_bad_values_are_config_errors(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError):

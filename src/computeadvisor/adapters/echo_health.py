@@ -14,12 +14,6 @@ class EchoHealthProbe(HealthProbe):
     reads as healthy (``echo: true`` tells it apart from a real answer).
     """
 
-    async def open(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
-
     async def probe(self, provider: ProviderRecord) -> ProbeResult:
         plan = plan_probe(provider)
         return plan if isinstance(plan, ProbeResult) else echo_result()

@@ -157,7 +157,7 @@ ERROR_STATUSES = {
     "401": "A token is configured and the request lacks it (mutations, probes, debug).",
     "404": "Unknown provider or job id.",
     "409": "A scheduler state conflict or a stale lease token.",
-    "413": "Body over 1 MiB.",
+    "413": "Body over the server's limit (max_body_bytes, 1 MiB by default).",
 }
 _REF = "#/components/schemas/{name}"
 

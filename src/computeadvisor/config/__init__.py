@@ -46,6 +46,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
             raise ConfigError("sampler_interval and health_timeout must be > 0 seconds")
         if self.attempt_cap < 1 or self.retention < 0:
             raise ConfigError("attempt_cap must be >= 1 and retention >= 0")
+        if self.max_body_bytes < 1:
+            raise ConfigError("max_body_bytes must be >= 1")
 
     @property
     def root_path(self) -> Path:
