@@ -66,7 +66,10 @@ def providers_add(
     """Insert or replace a provider."""
     body = json_body(None, id=provider_id, kind=kind, base=base_url, meta=json_body(meta) if meta else None)
     data = api.call("POST", "/api/providers", body)
-    emit_json(data) if as_json else emit_pairs(f"Saved {provider_id}", data["provider"])
+    if as_json:
+        emit_json(data)
+    else:
+        emit_pairs(f"Saved {provider_id}", data["provider"])
 
 
 @providers.command("rm")
@@ -96,6 +99,14 @@ def providers_health(api: Api, as_json: bool, provider_id: str | None) -> None:
 # -- advise and costs --------------------------------------------------------------------------------------
 
 
+def _with_job_fields(request: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """``request`` with the options that were given merged into its ``job`` object."""
+    fields = {k: v for k, v in options.items() if v is not None}
+    if fields:
+        request["job"] = {**(request.get("job") or {}), **fields}
+    return request
+
+
 @click.command()
 @server_options
 @json_option
@@ -106,11 +117,7 @@ def providers_health(api: Api, as_json: bool, provider_id: str | None) -> None:
 @click.option("--allow-remote", is_flag=True, default=None, help="Allow a remote GPU when the feature is on.")
 def advise(api: Api, as_json: bool, body: str | None, **job: Any) -> None:
     """Where should a job run? BODY is an optional JSON request body; options add job fields."""
-    allow_remote = job.pop("allow_remote")
-    request = json_body(body, allow_remote=allow_remote)
-    fields = {k: v for k, v in job.items() if v is not None}
-    if fields:
-        request["job"] = {**(request.get("job") or {}), **fields}
+    request = _with_job_fields(json_body(body, allow_remote=job.pop("allow_remote")), job)
     data = api.call("POST", "/api/compute/advise", request)
     if as_json:
         emit_json(data)
@@ -130,11 +137,7 @@ def advise(api: Api, as_json: bool, body: str | None, **job: Any) -> None:
 @click.option("--vram-gb", type=float)
 def costs(api: Api, as_json: bool, body: str | None, **job: Any) -> None:
     """What would a job cost? Never bills. BODY is an optional JSON request body; options add job fields."""
-    request = json_body(body)
-    fields = {k: v for k, v in job.items() if v is not None}
-    if fields:
-        request["job"] = {**(request.get("job") or {}), **fields}
-    data = api.call("POST", "/api/compute/costs", request)
+    data = api.call("POST", "/api/compute/costs", _with_job_fields(json_body(body), job))
     if as_json:
         emit_json(data)
         return
