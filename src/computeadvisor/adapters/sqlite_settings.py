@@ -52,8 +52,9 @@ def _row_policy(value_json: Any) -> GpuPolicy | None:
 class SqliteSettings(SettingsStore):
     """The GPU policy in ``<root>/data/comfyvn.db`` (WAL), mirrored to ``<root>/settings/config.json``.
 
-    Reads query the row on every call (about 25 µs through aiosqlite), so another process's commit is seen on
-    the next request; the decoded policy is cached by the row's text, the JSON fallback by the file's signature.
+    Reads are served from a cache while the database, its WAL and the mirror keep their signature (see
+    ``get_policy``), so another process's commit is seen on the next request; the mirror is read only when the
+    row holds no policy.
     Writes are one ``BEGIN IMMEDIATE`` transaction that rewrites the mirror before committing (a mirror failure
     rolls the row back), under the mirror's ``flock``, always taken before the database lock so that two
     instances cannot deadlock.
@@ -78,7 +79,6 @@ class SqliteSettings(SettingsStore):
         self._writer: aiosqlite.Connection | None = None
         self._open_lock = anyio.Lock()
         self._write_lock = anyio.Lock()
-        self._row_cache: tuple[Any, GpuPolicy | None] = (None, None)
         wal_path = self._db_path.with_name(self._db_path.name + "-wal")
         self._read_cache: FreshnessCache[GpuPolicy] = FreshnessCache(
             (self._db_path, wal_path, self._mirror.path), max_age_s=READ_CACHE_MAX_AGE_S, signatures=signatures
@@ -153,19 +153,11 @@ class SqliteSettings(SettingsStore):
 
     # -- reading -------------------------------------------------------------------------------------------
 
-    def _policy_from_row_cached(self, value_json: Any) -> GpuPolicy | None:
-        cached_text, cached_policy = self._row_cache
-        if value_json is not None and value_json == cached_text:
-            return cached_policy
-        policy = _row_policy(value_json)
-        self._row_cache = (value_json, policy)
-        return policy
-
     async def _stored_policy(self, conn: aiosqlite.Connection) -> tuple[GpuPolicy, Any]:
         """The policy by the read order of §1.5, and the ``compute`` row's raw value (None when no row)."""
         rows = list(await conn.execute_fetchall(_SELECT, (ROW_KEY,)))
         value_json = rows[0][0] if rows else None
-        policy = self._policy_from_row_cached(value_json)
+        policy = _row_policy(value_json)
         if policy is None:
             policy = await self._mirror.policy()
         return (GpuPolicy() if policy is None else policy), value_json
