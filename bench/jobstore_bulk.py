@@ -27,7 +27,7 @@ from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
 from computeadvisor.domain import job_machine as machine
 from computeadvisor.domain.job_requests import ClaimRequest, CompleteRequest
 from computeadvisor.domain.job_spec import JobSpec
-from computeadvisor.domain.jobs import no_providers
+from computeadvisor.domain.jobs import PriceBook
 
 RUNNING = 1000
 FINISHED = 10_000
@@ -48,7 +48,7 @@ def bulk_load(path: Path, rows: int) -> None:
         elif n < running + finished:
             state = machine.claim(state, ClaimRequest(queue=queue), now - 60, f"tok{n}", n + 1)
             done = CompleteRequest(job_id=spec.id, duration_sec=60)
-            state = machine.complete(state, done, now - rows + n, n + 1, None)
+            state = machine.complete(state, done, now - rows + n, n + 1, PriceBook())
         return sql.insert_params(state)
 
     with sqlite3.connect(path, isolation_level=None) as conn:
@@ -91,7 +91,7 @@ async def cycles_per_second(store: SqliteJobStore, workers: int, seconds: float)
             claimed = await store.claim(ClaimRequest(queue="remote", worker_id=str(w)))
             assert claimed is not None
             request = CompleteRequest(job_id=claimed.job.id, lease_token=claimed.lease.token)
-            await store.complete(request, no_providers)
+            await store.complete(request, PriceBook())
             n += 1
             done += 1
 
@@ -114,7 +114,7 @@ async def measure(rows: int, samples: int) -> dict[str, Any]:
         store = SqliteJobStore(root)
         await store.open()
         try:
-            await store.expire_leases(no_providers)
+            await store.expire_leases(PriceBook())
             claim_ms: list[float] = []
             for n in range(samples):
                 job_id = f"probe{n}"
@@ -123,7 +123,7 @@ async def measure(rows: int, samples: int) -> dict[str, Any]:
                 claimed = await store.claim(ClaimRequest())
                 claim_ms.append((time.perf_counter() - start) * 1000)
                 assert claimed is not None and claimed.job.id == job_id
-                await store.complete(CompleteRequest(job_id=job_id), no_providers)
+                await store.complete(CompleteRequest(job_id=job_id), PriceBook())
             state_ms = await timed(lambda: store.state(200), samples // 4)
             board_ms = await timed(lambda: store.board(100), samples // 4)
             counts_ms = await timed(store.counts, samples)

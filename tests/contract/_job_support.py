@@ -1,10 +1,16 @@
-"""Test helpers for the JobStore and scheduler suites: a clock that moves only when told, a provider lookup over
-records, and the key lists of the job objects."""
+"""Test helpers for the JobStore and scheduler suites: a clock that moves only when told and the key lists of the
+job objects."""
 
 from __future__ import annotations
 
-from computeadvisor.domain.jobs import ProviderLookup
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from computeadvisor.adapters.memory_jobs import MemoryJobStore
+from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
 from computeadvisor.domain.providers import ProviderRecord
+from computeadvisor.ports.job_store import JobStore
 from tests import seed_examples
 
 T0 = 1_761_210_902.0  # 2025-10-23T09:15:02Z
@@ -41,11 +47,18 @@ class FakeClock:
         self.now += seconds
 
 
-def lookup(*records: ProviderRecord) -> ProviderLookup:
-    """A ProviderLookup that knows exactly these records."""
-    by_id = {record.id: record for record in records}
+MakeJobStore = Callable[..., JobStore]
 
-    async def find(provider_id: str) -> ProviderRecord | None:
-        return by_id.get(provider_id)
 
-    return find
+def _memory(root: Path, **options: Any) -> JobStore:
+    return MemoryJobStore(**options)
+
+
+def _sqlite(root: Path, **options: Any) -> JobStore:
+    return SqliteJobStore(root, **options)
+
+
+JOB_STORES: dict[str, MakeJobStore] = {"memory": _memory, "sqlite": _sqlite}
+"""Every JobStore adapter, by name: ``make(root, clock=..., attempt_cap=..., retention=...)`` builds an unopened
+store keeping its files (if any) under ``root``. The contract suite and the state machine run over all of them, so a
+new adapter is one entry here."""

@@ -9,8 +9,6 @@ from typing import Any
 import msgspec
 import pytest
 
-from computeadvisor.adapters.memory_jobs import MemoryJobStore
-from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
 from computeadvisor.domain.errors import Conflict, NotFound
 from computeadvisor.domain.job_requests import (
     parse_claim,
@@ -20,11 +18,11 @@ from computeadvisor.domain.job_requests import (
     parse_requeue,
 )
 from computeadvisor.domain.job_spec import parse_enqueue
-from computeadvisor.domain.jobs import Claimed, Job, JobView, no_providers, public_view
+from computeadvisor.domain.jobs import Claimed, Job, JobView, PriceBook, public_view
 from computeadvisor.domain.providers import ProviderRecord
 from computeadvisor.domain.values import iso_utc
 from computeadvisor.ports.job_store import JobStore
-from tests.contract._job_support import RUNPOD_DEV, T0, FakeClock, lookup
+from tests.contract._job_support import JOB_STORES, RUNPOD_DEV, T0, FakeClock
 
 pytestmark = pytest.mark.anyio
 
@@ -36,16 +34,12 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=sorted(JOB_STORES))
 async def make_store(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> AsyncIterator[MakeStore]:
     opened: list[JobStore] = []
 
     async def factory(**kwargs: Any) -> JobStore:
-        store: JobStore
-        if request.param == "memory":
-            store = MemoryJobStore(clock=clock, **kwargs)
-        else:
-            store = SqliteJobStore(tmp_path / f"root{len(opened)}", clock=clock, **kwargs)
+        store = JOB_STORES[request.param](tmp_path / f"root{len(opened)}", clock=clock, **kwargs)
         await store.open()
         opened.append(store)
         return store
@@ -164,7 +158,7 @@ COMPLETE_R = {"job_id": "r", "duration_sec": 270, "bytes_tx": 1073741824, "bytes
 async def test_completion_cost(store: JobStore, providers: tuple[ProviderRecord, ...], cost: float) -> None:
     await enqueue(store, REMOTE_JOB)
     await claim(store, {"queue": "remote"})
-    job = await store.complete(parse_complete(COMPLETE_R), lookup(*providers))
+    job = await store.complete(parse_complete(COMPLETE_R), PriceBook(providers))
     assert (job.status, job.duration_sec, job.cost_estimate) == ("succeeded", 270.0, cost)
     assert (job.bytes_tx, job.bytes_rx, job.vram_gb) == (1073741824, 67108864, 16.0)
     assert job.completed_ts == T0 and job.completed_at is not None
@@ -177,7 +171,7 @@ async def test_completion_cost_worked_example(store: JobStore) -> None:
     await enqueue(store, {"id": "x", "queue": "remote", "provider_id": "p", "vram_gb": "12"})
     await claim(store, {"queue": "remote"})
     body = {"job_id": "x", "duration_sec": "180", "bytes_tx": 1073741824, "bytes_rx": 134217728}
-    assert (await store.complete(parse_complete(body), lookup(provider))).cost_estimate == 3.5812
+    assert (await store.complete(parse_complete(body), PriceBook((provider,)))).cost_estimate == 3.5812
 
 
 async def test_complete_defaults_and_explicit_cost(store: JobStore, clock: FakeClock) -> None:
@@ -185,7 +179,7 @@ async def test_complete_defaults_and_explicit_cost(store: JobStore, clock: FakeC
     await claim(store)
     clock.advance(12.34567)
     body = {"job_id": "d", "status": "cancelled", "cost_estimate": 1.23456}
-    job = await store.complete(parse_complete(body), no_providers)
+    job = await store.complete(parse_complete(body), PriceBook())
     assert (job.status, job.duration_sec, job.cost_estimate) == ("cancelled", 12.346, 1.2346)
     assert (job.bytes_tx, job.bytes_rx, job.vram_gb, job.error) == (5, 0, None, None)
 
@@ -196,14 +190,14 @@ async def test_null_vram_takes_the_provider_default(store: JobStore) -> None:
     )
     await enqueue(store, {"id": "v", "queue": "remote", "provider_id": "p"})
     await claim(store, {"queue": "remote"})
-    job = await store.complete(parse_complete({"job_id": "v", "duration_sec": 600}), lookup(provider))
+    job = await store.complete(parse_complete({"job_id": "v", "duration_sec": 600}), PriceBook((provider,)))
     assert (job.vram_gb, job.cost_estimate) == (None, 1.48)
 
 
 async def test_complete_with_failed_status_and_measured_vram(store: JobStore) -> None:
     await enqueue(store, {"id": "f"})
     await claim(store)
-    job = await store.complete(parse_complete({"job_id": "f", "status": "failed", "vram_gb": "8"}), no_providers)
+    job = await store.complete(parse_complete({"job_id": "f", "status": "failed", "vram_gb": "8"}), PriceBook())
     assert (job.status, job.vram_gb, job.duration_sec) == ("failed", 8.0, 0.0)
 
 
@@ -214,7 +208,7 @@ async def test_fail_records_error_duration_and_cost(store: JobStore, clock: Fake
     await enqueue(store, {"id": "c", "queue": "remote", "provider_id": "runpod-dev"})
     await claim(store, {"queue": "remote"})
     clock.advance(60.123456)
-    job = await store.fail(parse_fail({"job_id": "c", "error": "boom"}), lookup(RUNPOD_DEV))
+    job = await store.fail(parse_fail({"job_id": "c", "error": "boom"}), PriceBook((RUNPOD_DEV,)))
     assert (job.status, job.error, job.completed_ts) == ("failed", "boom", T0 + 60.123456)
     assert job.duration_sec is not None and job.duration_sec != round(job.duration_sec, 3)  # unrounded
     assert job.duration_sec == pytest.approx(60.123456)
@@ -229,7 +223,7 @@ async def test_requeue_clears_the_run_and_goes_to_the_back(store: JobStore) -> N
     await enqueue(store, {"id": "s", "queue": "remote", "priority": 9})
     await claim(store, {"queue": "remote"})  # s
     first = await claim(store, {"queue": "remote", "worker_id": "w"})
-    await store.fail(parse_fail({"job_id": "r", "error": "x"}), no_providers)
+    await store.fail(parse_fail({"job_id": "r", "error": "x"}), PriceBook())
     job = await store.requeue(parse_requeue({"job_id": "r", "priority": 9}))
     assert (job.status, job.priority, job.worker_id, job.error) == ("queued", 9, None, None)
     assert (job.started_at, job.completed_at, job.duration_sec, job.cost_estimate) == (None, None, None, None)
@@ -248,7 +242,7 @@ async def test_requeue_of_a_queued_job_changes_nothing(store: JobStore, clock: F
 async def test_failing_an_unclaimed_job_conflicts_and_cancel_removes_it(store: JobStore) -> None:
     await enqueue(store, {"id": "u", "queue": "remote"})
     with pytest.raises(Conflict, match=r"'u'.*queued"):
-        await store.fail(parse_fail({"job_id": "u"}), no_providers)
+        await store.fail(parse_fail({"job_id": "u"}), PriceBook())
     state = await store.state(10)
     assert [v.id for v in state.queues.remote] == ["u"] and state.counts.queues.remote == 1
     job = await store.cancel("u")
@@ -273,13 +267,13 @@ async def test_cancel_a_running_job_drops_its_lease(store: JobStore) -> None:
 async def test_complete_conflicts_outside_running(store: JobStore) -> None:
     await enqueue(store, {"id": "a"})
     with pytest.raises(Conflict, match=r"job 'a' is queued"):
-        await store.complete(parse_complete({"job_id": "a"}), no_providers)
+        await store.complete(parse_complete({"job_id": "a"}), PriceBook())
     await claim(store)
-    await store.complete(parse_complete({"job_id": "a"}), no_providers)
+    await store.complete(parse_complete({"job_id": "a"}), PriceBook())
     with pytest.raises(Conflict, match=r"job 'a' is succeeded"):
-        await store.complete(parse_complete({"job_id": "a"}), no_providers)
+        await store.complete(parse_complete({"job_id": "a"}), PriceBook())
     with pytest.raises(Conflict, match=r"job 'a' is succeeded"):
-        await store.fail(parse_fail({"job_id": "a"}), no_providers)
+        await store.fail(parse_fail({"job_id": "a"}), PriceBook())
     with pytest.raises(Conflict, match=r"job 'a' is succeeded"):
         await store.heartbeat(parse_heartbeat({"job_id": "a"}))
 
@@ -291,8 +285,8 @@ async def test_stale_token_is_rejected_and_the_job_is_unchanged(store: JobStore)
     new = await claim(store)
     assert new.lease.token != old.lease.token
     for attempt in (
-        store.complete(parse_complete({"job_id": "a", "lease_token": old.lease.token}), no_providers),
-        store.fail(parse_fail({"job_id": "a", "lease_token": old.lease.token}), no_providers),
+        store.complete(parse_complete({"job_id": "a", "lease_token": old.lease.token}), PriceBook()),
+        store.fail(parse_fail({"job_id": "a", "lease_token": old.lease.token}), PriceBook()),
         store.heartbeat(parse_heartbeat({"job_id": "a", "lease_token": old.lease.token})),
     ):
         with pytest.raises(Conflict, match="stale") as caught:
@@ -300,7 +294,7 @@ async def test_stale_token_is_rejected_and_the_job_is_unchanged(store: JobStore)
         assert "'a'" in caught.value.detail and "running" in caught.value.detail
     assert await store.get("a") == new.job
     body = {"job_id": "a", "lease_token": new.lease.token}
-    assert (await store.complete(parse_complete(body), no_providers)).status == "succeeded"
+    assert (await store.complete(parse_complete(body), PriceBook())).status == "succeeded"
 
 
 async def test_unknown_ids_are_not_found_everywhere(store: JobStore) -> None:
@@ -310,8 +304,8 @@ async def test_unknown_ids_are_not_found_everywhere(store: JobStore) -> None:
         store.cancel("zzz"),
         store.requeue(parse_requeue({"job_id": "zzz"})),
         store.heartbeat(parse_heartbeat({"job_id": "zzz"})),
-        store.complete(parse_complete({"job_id": "zzz"}), no_providers),
-        store.fail(parse_fail({"job_id": "zzz"}), no_providers),
+        store.complete(parse_complete({"job_id": "zzz"}), PriceBook()),
+        store.fail(parse_fail({"job_id": "zzz"}), PriceBook()),
     ]
     for call in calls:
         with pytest.raises(NotFound) as caught:
@@ -332,7 +326,7 @@ async def test_heartbeat_extends_with_the_same_token(store: JobStore, clock: Fak
     beat = await store.heartbeat(parse_heartbeat({"job_id": "h", "lease_seconds": 100}))
     assert beat.lease.expires_at == iso_utc(T0 + 140) and beat.job.updated_ts == T0 + 40
     clock.advance(99)
-    assert await store.expire_leases(no_providers) == []
+    assert await store.expire_leases(PriceBook()) == []
     beat = await store.heartbeat(parse_heartbeat({"job_id": "h"}))  # back to the claim's 30 s
     assert beat.lease.expires_at == iso_utc(T0 + 139 + 30)
 
@@ -344,21 +338,21 @@ async def test_lease_expiry_requeues_then_fails_at_the_cap(make_store: MakeStore
     first = await claim(store, {"queue": "remote", "lease_seconds": 1})
     assert first.job.id == "e"
     clock.advance(2)
-    [requeued] = await store.expire_leases(lookup(RUNPOD_DEV))
+    [requeued] = await store.expire_leases(PriceBook((RUNPOD_DEV,)))
     assert (requeued.id, requeued.status, requeued.worker_id, requeued.started_at) == ("e", "queued", None, None)
     assert (requeued.priority, requeued.attempt, requeued.error) == (1, 1, None)
     assert [v.id for v in (await store.state(10)).queues.remote] == ["f", "e"]  # a new seq: behind f
     with pytest.raises(Conflict):
-        await store.complete(parse_complete({"job_id": "e", "lease_token": first.lease.token}), no_providers)
+        await store.complete(parse_complete({"job_id": "e", "lease_token": first.lease.token}), PriceBook())
     await claim(store, {"queue": "remote"})  # f
     second = await claim(store, {"queue": "remote", "lease_seconds": 10})
     clock.advance(10)
-    [failed] = await store.expire_leases(lookup(RUNPOD_DEV))
+    [failed] = await store.expire_leases(PriceBook((RUNPOD_DEV,)))
     assert (failed.id, failed.status, failed.error, failed.attempt) == ("e", "failed", "lease expired", 2)
     assert (failed.completed_ts, failed.duration_sec, failed.cost_estimate) == (T0 + 12, 10.0, 0.02)
     with pytest.raises(Conflict, match="stale"):
-        await store.complete(parse_complete({"job_id": "e", "lease_token": second.lease.token}), no_providers)
-    assert await store.expire_leases(no_providers) == []
+        await store.complete(parse_complete({"job_id": "e", "lease_token": second.lease.token}), PriceBook())
+    assert await store.expire_leases(PriceBook()) == []
 
 
 async def test_default_cap_is_three(store: JobStore, clock: FakeClock) -> None:
@@ -367,7 +361,7 @@ async def test_default_cap_is_three(store: JobStore, clock: FakeClock) -> None:
     for _ in range(3):
         await claim(store, {"lease_seconds": 5})
         clock.advance(5)
-        statuses += [job.status for job in await store.expire_leases(no_providers)]
+        statuses += [job.status for job in await store.expire_leases(PriceBook())]
     assert statuses == ["queued", "queued", "failed"]
     assert (await store.get("e")).error == "lease expired"
 
@@ -383,7 +377,7 @@ async def test_retention_keeps_the_most_recently_finished(make_store: MakeStore,
     for n in range(5):
         await claim(store)
         clock.advance(1)
-        await store.complete(parse_complete({"job_id": f"j{n}"}), no_providers)
+        await store.complete(parse_complete({"job_id": f"j{n}"}), PriceBook())
     counts = await store.counts()
     assert (counts.completed, counts.queues.local) == (3, 1)
     assert [v.id for v in (await store.state(10)).completed] == ["j4", "j3", "j2"]
@@ -406,7 +400,7 @@ async def test_state_sections_orders_limits_and_counts(store: JobStore, clock: F
     await claim(store)  # q1
     clock.advance(1)
     await claim(store)  # q3
-    await store.complete(parse_complete({"job_id": "q1"}), no_providers)
+    await store.complete(parse_complete({"job_id": "q1"}), PriceBook())
     clock.advance(1)
     await store.cancel("q0")
     state = await store.state(2)
@@ -431,10 +425,10 @@ async def test_board_shows_running_and_recent_finished(store: JobStore, clock: F
     clock.advance(10)
     await claim(store)  # l1 at T0+10
     clock.advance(10)
-    await store.complete(parse_complete({"job_id": "l1", "duration_sec": 3}), no_providers)
+    await store.complete(parse_complete({"job_id": "l1", "duration_sec": 3}), PriceBook())
     await claim(store, {"queue": "remote"})
     clock.advance(5)
-    await store.complete(parse_complete({"job_id": "w"}), no_providers)
+    await store.complete(parse_complete({"job_id": "w"}), PriceBook())
     await store.cancel("l2")
     board = await store.board(1)
     assert [s.id for s in board.jobs] == ["l0", "l2"]  # the running job, plus the 1 most recently finished

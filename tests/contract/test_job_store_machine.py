@@ -1,7 +1,7 @@
-"""The scheduler as a hypothesis state machine: memory and SQLite stores against a plain-Python model (rule 8).
+"""The scheduler as a hypothesis state machine: every JobStore adapter against a plain-Python model (rule 8).
 
-Both stores get the same operations on the same fake clock. After every step: the same statuses as the model, no
-job lost or invented, counts equal, and the two stores' full records equal field for field (so the SQLite claim
+Every store gets the same operations on the same fake clock. After every step: the same statuses as the model, no
+job lost or invented, counts equal, and the stores' full records equal field for field (so the SQLite claim
 statement cannot drift from ``job_machine.claim``). Claim order must be priority, then FIFO; a complete or fail
 after a job finished, and any stale lease token, must be refused.
 """
@@ -20,8 +20,6 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from computeadvisor.adapters.memory_jobs import MemoryJobStore
-from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
 from computeadvisor.domain.errors import ComputeAdvisorError, Conflict, NotFound
 from computeadvisor.domain.job_requests import (
     ClaimRequest,
@@ -31,9 +29,9 @@ from computeadvisor.domain.job_requests import (
     RequeueRequest,
 )
 from computeadvisor.domain.job_spec import JobSpec
-from computeadvisor.domain.jobs import FINISHED, Job, no_providers
+from computeadvisor.domain.jobs import FINISHED, Job, PriceBook
 from computeadvisor.ports.job_store import JobStore
-from tests.contract._job_support import FakeClock
+from tests.contract._job_support import JOB_STORES, FakeClock
 
 T = TypeVar("T")
 CAP = 2
@@ -59,7 +57,7 @@ class ModelJob:
     expires: float = 0.0
     lease_seconds: int = 0
     claim_order: int = 0
-    tokens: list[list[str]] = field(default_factory=lambda: [[], []])  # per store, every token it was given
+    tokens: list[list[str]] = field(default_factory=lambda: [[] for _ in JOB_STORES])  # per store, every token
 
 
 class SchedulerMachine(RuleBasedStateMachine):
@@ -69,8 +67,8 @@ class SchedulerMachine(RuleBasedStateMachine):
         self.tmp = tempfile.mkdtemp(prefix="jobmachine-")
         self.clock = FakeClock()
         self.stores: list[JobStore] = [
-            MemoryJobStore(clock=self.clock, attempt_cap=CAP, retention=RETENTION),
-            SqliteJobStore(Path(self.tmp), clock=self.clock, attempt_cap=CAP, retention=RETENTION),
+            make(Path(self.tmp) / name, clock=self.clock, attempt_cap=CAP, retention=RETENTION)
+            for name, make in sorted(JOB_STORES.items())
         ]
         for store in self.stores:
             self.run(store.open())
@@ -190,7 +188,7 @@ class SchedulerMachine(RuleBasedStateMachine):
 
         def call(store: JobStore, index: int) -> Coroutine[Any, Any, Job]:
             token = self.token_for(job, index, kind) if job else None
-            return store.complete(CompleteRequest(job_id=job_id, lease_token=token, status=status), no_providers)
+            return store.complete(CompleteRequest(job_id=job_id, lease_token=token, status=status), PriceBook())
 
         if self.expect_fenced(job_id, kind, self.outcomes(call)):
             self.finish(job_id, status)
@@ -204,7 +202,7 @@ class SchedulerMachine(RuleBasedStateMachine):
 
         def call(store: JobStore, index: int) -> Coroutine[Any, Any, Job]:
             token = self.token_for(job, index, kind) if job else None
-            return store.fail(FailRequest(job_id=job_id, error="boom", lease_token=token), no_providers)
+            return store.fail(FailRequest(job_id=job_id, error="boom", lease_token=token), PriceBook())
 
         if self.expect_fenced(job_id, kind, self.outcomes(call)):
             self.finish(job_id, "failed")
@@ -257,7 +255,7 @@ class SchedulerMachine(RuleBasedStateMachine):
     @rule(seconds=st.sampled_from([1, 5, 10]))
     def advance_and_expire(self, seconds: int) -> None:
         self.clock.advance(seconds)
-        results = self.outcomes(lambda store, _: store.expire_leases(no_providers))
+        results = self.outcomes(lambda store, _: store.expire_leases(PriceBook()))
         now = self.clock.now
         due = sorted(
             (j.expires, j.claim_order, i) for i, j in self.model.items() if j.status == "running" and j.expires <= now
@@ -279,22 +277,22 @@ class SchedulerMachine(RuleBasedStateMachine):
 
     @invariant()
     def stores_agree_with_the_model(self) -> None:
-        memory, sqlite = self.stores
-        memory_counts, sqlite_counts = self.run(memory.counts()), self.run(sqlite.counts())
-        assert memory_counts == sqlite_counts
+        first, *others = self.stores
+        counts = self.run(first.counts())
+        assert all(self.run(store.counts()) == counts for store in others)
         statuses = [j.status for j in self.model.values()]
-        assert memory_counts.active == statuses.count("running")
-        assert memory_counts.completed == sum(s in FINISHED for s in statuses)
+        assert counts.active == statuses.count("running")
+        assert counts.completed == sum(s in FINISHED for s in statuses)
         queued = [j for j in self.model.values() if j.status == "queued"]
-        assert memory_counts.queues.local == sum(j.queue == "local" for j in queued)
-        assert memory_counts.queues.remote == len(queued) - memory_counts.queues.local
+        assert counts.queues.local == sum(j.queue == "local" for j in queued)
+        assert counts.queues.remote == len(queued) - counts.queues.local
         for job_id, job in self.model.items():
-            record = self.run(memory.get(job_id))
-            assert record == self.run(sqlite.get(job_id))
+            record = self.run(first.get(job_id))
+            assert all(self.run(store.get(job_id)) == record for store in others)
             assert (record.status, record.priority, record.attempt) == (job.status, job.priority, job.attempt)
-        memory_state, sqlite_state = self.run(memory.state(10)), self.run(sqlite.state(10))
-        assert memory_state == sqlite_state
-        assert self.run(memory.board(10)) == self.run(sqlite.board(10))
+        state, board = self.run(first.state(10)), self.run(first.board(10))
+        assert all(self.run(store.state(10)) == state for store in others)
+        assert all(self.run(store.board(10)) == board for store in others)
 
 
 SchedulerMachine.TestCase.settings = settings(

@@ -17,7 +17,7 @@ from computeadvisor.domain import job_machine as machine
 from computeadvisor.domain.errors import Conflict, NotFound, StorageError
 from computeadvisor.domain.job_requests import parse_claim, parse_complete
 from computeadvisor.domain.job_spec import JobSpec, parse_enqueue
-from computeadvisor.domain.jobs import Claimed, no_providers
+from computeadvisor.domain.jobs import Claimed, PriceBook
 from tests.contract._job_support import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -64,7 +64,7 @@ async def test_reopen_keeps_jobs_leases_counts_and_order(tmp_path: Path) -> None
         ids.append(next_claim.job.id)
     assert ids == ["b", "c", "d"]  # the sequence continues after a reopen
     body = {"job_id": "a", "lease_token": claimed.lease.token}
-    assert (await second.complete(parse_complete(body), no_providers)).status == "succeeded"
+    assert (await second.complete(parse_complete(body), PriceBook())).status == "succeeded"
     counts = await second.counts()
     assert (counts.queues.local, counts.active, counts.completed) == (0, 3, 1)
     await second.close()
@@ -137,7 +137,7 @@ async def test_mixed_transitions_in_one_batch(store: SqliteJobStore) -> None:
     batches_before = store.writer.batches
     bodies = [{"job_id": f"j{n}"} for n in range(10)]
     results = await asyncio.gather(
-        *(store.complete(parse_complete(b), no_providers) for b in bodies), return_exceptions=True
+        *(store.complete(parse_complete(b), PriceBook()) for b in bodies), return_exceptions=True
     )
     assert [type(r).__name__ for r in results] == ["Job"] * 5 + ["Conflict"] * 5
     assert store.writer.batches - batches_before <= 2

@@ -9,7 +9,7 @@ from computeadvisor.domain import job_machine as machine
 from computeadvisor.domain.errors import Conflict
 from computeadvisor.domain.job_requests import ClaimRequest, CompleteRequest, FailRequest, HeartbeatRequest
 from computeadvisor.domain.job_spec import JobSpec
-from computeadvisor.domain.jobs import BoardSegment, Job, JobView, Run, board_segment, public_view
+from computeadvisor.domain.jobs import BoardSegment, Job, JobView, PriceBook, Run, board_segment, public_view
 from computeadvisor.domain.providers import ProviderRecord
 from computeadvisor.domain.values import iso_utc
 from tests.contract._job_support import BOARD_SEGMENT_KEYS as SEGMENT_KEYS
@@ -90,36 +90,36 @@ def test_claim_sets_run_and_lease() -> None:
 
 def test_conflict_details_name_the_job_and_state() -> None:
     with pytest.raises(Conflict, match=r"^job 'a' is queued: cannot complete") as caught:
-        machine.complete(queued(), CompleteRequest(job_id="a"), T0, 3, None)
+        machine.complete(queued(), CompleteRequest(job_id="a"), T0, 3, PriceBook())
     assert "stale" not in caught.value.detail
     with pytest.raises(Conflict, match=r"queued.*the lease is stale"):
         machine.heartbeat(queued(), HeartbeatRequest(job_id="a", lease_token="old"), T0)
     with pytest.raises(Conflict, match="'a' is running: the lease is stale"):
-        machine.fail(running(), FailRequest(job_id="a", lease_token="tok2"), T0, 3, None)
+        machine.fail(running(), FailRequest(job_id="a", lease_token="tok2"), T0, 3, PriceBook())
     with pytest.raises(Conflict, match="'a' already exists with a different spec"):
         machine.check_same_spec(queued(), JobSpec(id="a", name="a", priority=1))
     with pytest.raises(Conflict, match="stale"):  # a non-ASCII token compares safely
-        machine.fail(running(), FailRequest(job_id="a", lease_token="é"), T0, 3, None)
+        machine.fail(running(), FailRequest(job_id="a", lease_token="é"), T0, 3, PriceBook())
 
 
 def test_completion_cost_prices_only_the_jobs_own_provider() -> None:
     provider = ProviderRecord(id="p", meta={"cost_per_minute": 1.0})
     job = running(queue="remote", provider_id="p").job
     job = msgspec.structs.replace(job, duration_sec=60.0)
-    assert machine.completion_cost(job, provider) == 1.0
-    assert machine.completion_cost(job, ProviderRecord(id="other", meta={"cost_per_minute": 9.0})) == 0.05
+    assert machine.completion_cost(job, PriceBook((provider,))) == 1.0
+    assert machine.completion_cost(job, PriceBook((ProviderRecord(id="other", meta={"cost_per_minute": 9.0}),))) == 0.05
 
 
 def test_expire_is_a_no_op_before_the_lease_ends() -> None:
     state = running()
     assert not machine.lease_expired(state, T0 + 9.9)
-    assert machine.expire(state, T0 + 9.9, 5, 3, None) is state
-    requeued = machine.expire(state, T0 + 10, 5, 3, None)
+    assert machine.expire(state, T0 + 9.9, 5, 3, PriceBook()) is state
+    requeued = machine.expire(state, T0 + 10, 5, 3, PriceBook())
     assert (requeued.job.status, requeued.lease, requeued.seq) == ("queued", None, 5)
 
 
 def test_fail_duration_is_never_negative() -> None:
-    failed = machine.fail(running(), FailRequest(job_id="a"), T0 - 5, 3, None)  # the clock stepped back
+    failed = machine.fail(running(), FailRequest(job_id="a"), T0 - 5, 3, PriceBook())  # the clock stepped back
     assert (failed.job.duration_sec, failed.job.cost_estimate) == (0.0, 0.0)
 
 

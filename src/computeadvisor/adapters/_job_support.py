@@ -1,26 +1,9 @@
-"""Pieces the job stores share: registry look-ups made before a write, and the watch on the next lease expiry."""
+"""What the job stores share: the watch on the next lease expiry."""
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
-
-from computeadvisor.domain.jobs import ProviderLookup
-from computeadvisor.domain.providers import ProviderRecord
-
-
-async def lookup_all(provider_ids: Iterable[str | None], providers: ProviderLookup) -> dict[str, ProviderRecord]:
-    """The registry entries of these ids (each looked up once); ids with no entry are left out.
-
-    Done before the write is submitted, so that no write transaction waits on the registry.
-    """
-    found: dict[str, ProviderRecord] = {}
-    for provider_id in dict.fromkeys(pid for pid in provider_ids if pid is not None):
-        record = await providers(provider_id)
-        if record is not None:
-            found[provider_id] = record
-    return found
 
 
 class ExpiryWatch:

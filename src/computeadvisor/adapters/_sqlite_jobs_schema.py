@@ -90,7 +90,6 @@ CORE_COLUMNS = (
 ALL_COLUMNS = f"{CORE_COLUMNS}, seq, lease_token, lease_expires_ts, lease_seconds, spec"
 
 SELECT_JOB = f"SELECT {ALL_COLUMNS} FROM jobs WHERE id = ?"
-SELECT_PROVIDER = "SELECT provider_id FROM jobs WHERE id = ?"
 INSERT_JOB = f"INSERT INTO jobs ({ALL_COLUMNS}) VALUES ({', '.join('?' * 27)})"
 INSERT_NEW_JOB = f"{INSERT_JOB} ON CONFLICT (id) DO NOTHING RETURNING seq"
 UPDATE_JOB = (
@@ -129,7 +128,6 @@ SELECT_QUEUED = (
 )
 SELECT_RUNNING = f"SELECT {CORE_COLUMNS} FROM jobs WHERE status = 'running' ORDER BY started_ts, seq"
 SELECT_FINISHED = f"SELECT {CORE_COLUMNS} FROM jobs WHERE {FINISHED_SQL} ORDER BY completed_ts DESC, seq DESC LIMIT ?"
-SELECT_DUE_PROVIDERS = "SELECT DISTINCT provider_id FROM jobs WHERE status = 'running' AND lease_expires_ts <= ?"
 SELECT_COUNTERS = "SELECT name, value FROM counters"
 SELECT_COUNTER = "SELECT value FROM counters WHERE name = ?"
 SET_COUNTER = "UPDATE counters SET value = ? WHERE name = ?"

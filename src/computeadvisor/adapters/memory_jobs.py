@@ -6,7 +6,6 @@ import heapq
 import time
 from collections.abc import Callable, Iterator
 
-from computeadvisor.adapters._job_support import lookup_all
 from computeadvisor.domain import job_machine as machine
 from computeadvisor.domain.job_machine import JobState
 from computeadvisor.domain.job_requests import (
@@ -27,14 +26,13 @@ from computeadvisor.domain.jobs import (
     Claimed,
     Job,
     JobCounts,
-    ProviderLookup,
+    PriceBook,
     QueueDepths,
     QueueViews,
     StatePage,
     build_board,
     public_view,
 )
-from computeadvisor.domain.providers import ProviderRecord
 from computeadvisor.ports.job_store import JobStore
 
 
@@ -99,12 +97,6 @@ class MemoryJobStore(JobStore):
         self._finished -= excess
         return excess
 
-    async def _provider_of(self, job_id: str, providers: ProviderLookup) -> ProviderRecord | None:
-        state = self._jobs.get(job_id)
-        if state is None or state.job.provider_id is None:
-            return None
-        return await providers(state.job.provider_id)
-
     def _with_status(self, status: str) -> list[JobState]:
         return [s for s in self._jobs.values() if s.job.status == status]
 
@@ -136,15 +128,13 @@ class MemoryJobStore(JobStore):
         state = self._put(machine.heartbeat(self._state(request.job_id), request, self._now()))
         return machine.claimed(state)
 
-    async def complete(self, request: CompleteRequest, providers: ProviderLookup) -> Job:
-        provider = None if request.cost_estimate is not None else await self._provider_of(request.job_id, providers)
+    async def complete(self, request: CompleteRequest, prices: PriceBook) -> Job:
         state = self._state(request.job_id)
-        return self._put(machine.complete(state, request, self._now(), self._next_seq(), provider)).job
+        return self._put(machine.complete(state, request, self._now(), self._next_seq(), prices)).job
 
-    async def fail(self, request: FailRequest, providers: ProviderLookup) -> Job:
-        provider = await self._provider_of(request.job_id, providers)
+    async def fail(self, request: FailRequest, prices: PriceBook) -> Job:
         state = self._state(request.job_id)
-        return self._put(machine.fail(state, request, self._now(), self._next_seq(), provider)).job
+        return self._put(machine.fail(state, request, self._now(), self._next_seq(), prices)).job
 
     async def requeue(self, request: RequeueRequest) -> Job:
         state = self._state(request.job_id)
@@ -154,20 +144,13 @@ class MemoryJobStore(JobStore):
     async def cancel(self, job_id: str) -> Job:
         return self._put(machine.cancel(self._state(job_id), self._now(), self._next_seq())).job
 
-    async def expire_leases(self, providers: ProviderLookup) -> list[Job]:
+    async def expire_leases(self, prices: PriceBook) -> list[Job]:
         now = self._now()
         expired = [s for s in self._with_status(RUNNING) if machine.lease_expired(s, now)]
-        if not expired:
-            return []
-        found = await lookup_all((s.job.provider_id for s in expired), providers)
-        changed: list[Job] = []
-        for old in sorted(expired, key=machine.expiry_key):
-            current = self._jobs.get(old.job.id)
-            if current is None or not machine.lease_expired(current, now):
-                continue  # changed while the registry was read
-            provider = found.get(current.job.provider_id or "")
-            changed.append(self._put(machine.expire(current, now, self._next_seq(), self._attempt_cap, provider)).job)
-        return changed
+        return [
+            self._put(machine.expire(state, now, self._next_seq(), self._attempt_cap, prices)).job
+            for state in sorted(expired, key=machine.expiry_key)
+        ]
 
     async def prune(self) -> int:
         return self._prune()

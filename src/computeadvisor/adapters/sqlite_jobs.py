@@ -1,8 +1,8 @@
 """JobStore on SQLite (``<root>/data/scheduler.db``): WAL, ``synchronous=FULL``, one group-committing writer.
 
 Writes go through :class:`GroupCommitWriter` on the writer connection (every mutation inside ``BEGIN IMMEDIATE``):
-each is a plain function of a :class:`WriteTxn` that runs on the writer thread, with every look-up that needs
-I/O (the provider registry) done before it is submitted. Reads go through :class:`Reader`, a separate connection
+each is a plain function of a :class:`WriteTxn` that runs on the writer thread, with every value it needs (the
+clock, the price book) taken before it is submitted. Reads go through :class:`Reader`, a separate connection
 on its own thread, which in WAL mode never waits for the writer. Transitions are the pure functions of
 :mod:`computeadvisor.domain.job_machine`, except the claim, which is the single statement
 ``_sqlite_jobs_schema.CLAIM``.
@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from computeadvisor.adapters import _sqlite_jobs_schema as sql
 from computeadvisor.adapters._files import FreshnessCache
-from computeadvisor.adapters._job_support import ExpiryWatch, lookup_all
+from computeadvisor.adapters._job_support import ExpiryWatch
 from computeadvisor.adapters._sqlite_conn import Reader, open_connections
 from computeadvisor.adapters._sqlite_writer import GroupCommitWriter, WriteTxn
 from computeadvisor.adapters._watch import STAT_SIGNATURES, FileSignatures
@@ -40,12 +40,11 @@ from computeadvisor.domain.jobs import (
     Claimed,
     Job,
     JobCounts,
-    ProviderLookup,
+    PriceBook,
     QueueViews,
     StatePage,
     build_board,
 )
-from computeadvisor.domain.providers import ProviderRecord
 from computeadvisor.domain.values import iso_utc
 from computeadvisor.ports.job_store import JobStore
 
@@ -248,28 +247,21 @@ class SqliteJobStore(JobStore):
 
         return machine.claimed(await self._submit(op))
 
-    async def _provider_of(self, job_id: str, providers: ProviderLookup) -> ProviderRecord | None:
-        rows = await self._read(sql.SELECT_PROVIDER, (job_id,))
-        provider_id = rows[0][0] if rows else None
-        return None if provider_id is None else await providers(provider_id)
-
-    async def complete(self, request: CompleteRequest, providers: ProviderLookup) -> Job:
-        provider = None if request.cost_estimate is not None else await self._provider_of(request.job_id, providers)
+    async def complete(self, request: CompleteRequest, prices: PriceBook) -> Job:
         now = self._now()
 
         def op(txn: WriteTxn) -> Job:
             state = self._load(txn, request.job_id)
-            return self._save(txn, machine.complete(state, request, now, txn.next_seq(), provider))
+            return self._save(txn, machine.complete(state, request, now, txn.next_seq(), prices))
 
         return await self._submit(op)
 
-    async def fail(self, request: FailRequest, providers: ProviderLookup) -> Job:
-        provider = await self._provider_of(request.job_id, providers)
+    async def fail(self, request: FailRequest, prices: PriceBook) -> Job:
         now = self._now()
 
         def op(txn: WriteTxn) -> Job:
             state = self._load(txn, request.job_id)
-            return self._save(txn, machine.fail(state, request, now, txn.next_seq(), provider))
+            return self._save(txn, machine.fail(state, request, now, txn.next_seq(), prices))
 
         return await self._submit(op)
 
@@ -292,7 +284,7 @@ class SqliteJobStore(JobStore):
 
         return await self._submit(op)
 
-    async def expire_leases(self, providers: ProviderLookup) -> list[Job]:
+    async def expire_leases(self, prices: PriceBook) -> list[Job]:
         now = self._now()
         if self._expiry.settled(now):
             return []
@@ -300,15 +292,12 @@ class SqliteJobStore(JobStore):
         self._expiry.seen(rows[0][0] if rows else None)
         if self._expiry.settled(now):
             return []
-        due = await self._read(sql.SELECT_DUE_PROVIDERS, (now,))
-        found = await lookup_all((row[0] for row in due), providers)
 
         def op(txn: WriteTxn) -> list[Job]:
             changed: list[Job] = []
             for row in txn.fetch(sql.SELECT_EXPIRED, (now,)):
                 state = sql.state_from_row(row)
-                provider = found.get(state.job.provider_id or "")
-                expired = machine.expire(state, now, txn.next_seq(), self._attempt_cap, provider)
+                expired = machine.expire(state, now, txn.next_seq(), self._attempt_cap, prices)
                 changed.append(self._save(txn, expired))
             rows = txn.fetch(sql.NEXT_EXPIRY)
             self._expiry.seen(rows[0][0] if rows else None)

@@ -16,7 +16,7 @@ from computeadvisor.app.schemas import (
 )
 from computeadvisor.domain import job_requests as requests
 from computeadvisor.domain.job_spec import parse_enqueue
-from computeadvisor.domain.jobs import QUEUES, JobCounts
+from computeadvisor.domain.jobs import QUEUES, JobCounts, PriceBook
 from computeadvisor.ports.job_store import JobStore
 from computeadvisor.ports.provider_registry import ProviderRegistry
 
@@ -29,9 +29,13 @@ class ScheduleService:
         self._registry = registry
         self._feature = feature
 
+    async def _prices(self) -> PriceBook:
+        """The registry as it is now: what prices a job that finishes in this operation."""
+        return PriceBook(tuple(await self._registry.records()))
+
     async def expire_leases(self) -> None:
         """Requeue (or fail at the attempt cap) every running job whose lease has ended."""
-        await self._jobs.expire_leases(self._registry.get)
+        await self._jobs.expire_leases(await self._prices())
 
     async def counts(self) -> JobCounts:
         """Queue depths and totals after expiry (what the advisor reads)."""
@@ -86,13 +90,13 @@ class ScheduleService:
     async def complete(self, body: dict[str, Any]) -> JobResponse:
         request = requests.parse_complete(body)
         await self.expire_leases()
-        job = await self._jobs.complete(request, self._registry.get)
+        job = await self._jobs.complete(request, await self._prices())
         return JobResponse(ok=True, job=job, feature=self._feature())
 
     async def fail(self, body: dict[str, Any]) -> JobResponse:
         request = requests.parse_fail(body)
         await self.expire_leases()
-        job = await self._jobs.fail(request, self._registry.get)
+        job = await self._jobs.fail(request, await self._prices())
         return JobResponse(ok=True, job=job, feature=self._feature())
 
     async def requeue(self, body: dict[str, Any]) -> JobResponse:

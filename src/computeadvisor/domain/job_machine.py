@@ -29,9 +29,9 @@ from computeadvisor.domain.jobs import (
     Claimed,
     Job,
     Lease,
+    PriceBook,
     Run,
 )
-from computeadvisor.domain.providers import ProviderRecord
 from computeadvisor.domain.values import iso_utc
 
 
@@ -172,13 +172,12 @@ def heartbeat(state: JobState, request: HeartbeatRequest, now: float) -> JobStat
     return msgspec.structs.replace(state, job=msgspec.structs.replace(state.job, updated_ts=now), lease=lease)
 
 
-def completion_cost(job: Job, provider: ProviderRecord | None) -> float:
+def completion_cost(job: Job, prices: PriceBook) -> float:
     """The §4.4 cost of a finished job from its recorded values, rounded to 4 dp; null bytes count as 0.
 
-    ``provider`` is the registry entry of the job's ``provider_id``; an entry with another id is ignored.
+    The job is priced by the entry of its own ``provider_id`` in ``prices`` (neutral defaults without one).
     """
-    if provider is not None and provider.id != job.provider_id:
-        provider = None
+    provider = prices.provider(job.provider_id)
     inputs = CostInputs(
         queue=job.queue,
         provider_id=job.provider_id,
@@ -190,9 +189,7 @@ def completion_cost(job: Job, provider: ProviderRecord | None) -> float:
     return round(cost_parts(inputs, provider).total, 4)
 
 
-def complete(
-    state: JobState, request: CompleteRequest, now: float, seq: int, provider: ProviderRecord | None
-) -> JobState:
+def complete(state: JobState, request: CompleteRequest, now: float, seq: int, prices: PriceBook) -> JobState:
     """Finish a running job with ``request.status``; measurements default as §5.7 says, cost included."""
     _require_running(state, "complete", request.lease_token)
     job = state.job
@@ -209,26 +206,26 @@ def complete(
         vram_gb=float(request.vram_gb) if request.vram_gb is not None else job.vram_gb,
     )
     cost = request.cost_estimate
-    cost = round(float(cost), 4) if cost is not None else completion_cost(finished, provider)
+    cost = round(float(cost), 4) if cost is not None else completion_cost(finished, prices)
     finished = msgspec.structs.replace(finished, cost_estimate=cost)
     return msgspec.structs.replace(state, job=finished, seq=seq, lease=None)
 
 
-def _failed(state: JobState, error: str | None, now: float, seq: int, provider: ProviderRecord | None) -> JobState:
+def _failed(state: JobState, error: str | None, now: float, seq: int, prices: PriceBook) -> JobState:
     job = state.job
     started = job.started_ts if job.started_ts is not None else now
     # Unrounded (§5.7 fail); clamped so that a clock stepping backwards cannot make a negative duration.
     failed = msgspec.structs.replace(
         job, status=FAILED, error=error, completed_ts=now, updated_ts=now, duration_sec=max(0.0, now - started)
     )
-    failed = msgspec.structs.replace(failed, cost_estimate=completion_cost(failed, provider))
+    failed = msgspec.structs.replace(failed, cost_estimate=completion_cost(failed, prices))
     return msgspec.structs.replace(state, job=failed, seq=seq, lease=None)
 
 
-def fail(state: JobState, request: FailRequest, now: float, seq: int, provider: ProviderRecord | None) -> JobState:
+def fail(state: JobState, request: FailRequest, now: float, seq: int, prices: PriceBook) -> JobState:
     """Fail a running job: error and completion set, duration now - started (unrounded), cost included."""
     _require_running(state, "fail", request.lease_token)
-    return _failed(state, request.error, now, seq, provider)
+    return _failed(state, request.error, now, seq, prices)
 
 
 def _requeued(state: JobState, priority: int | None, now: float, seq: int) -> JobState:
@@ -268,13 +265,13 @@ def lease_expired(state: JobState, now: float) -> bool:
     return state.job.status == RUNNING and state.lease is not None and state.lease.expires_ts <= now
 
 
-def expire(state: JobState, now: float, seq: int, attempt_cap: int, provider: ProviderRecord | None) -> JobState:
+def expire(state: JobState, now: float, seq: int, attempt_cap: int, prices: PriceBook) -> JobState:
     """Lease expiry (§5.5): requeue (priority kept) below the attempt cap, else fail with ``lease expired``."""
     if not lease_expired(state, now):
         return state
     if state.job.attempt < attempt_cap:
         return _requeued(state, None, now, seq)
-    return _failed(state, LEASE_EXPIRED, now, seq, provider)
+    return _failed(state, LEASE_EXPIRED, now, seq, prices)
 
 
 # -- orders shared by every adapter (SQLite spells the same in ORDER BY clauses) ----------------------------

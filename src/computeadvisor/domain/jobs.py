@@ -6,7 +6,7 @@ The state machine that changes these lives in :mod:`computeadvisor.domain.job_ma
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -27,13 +27,21 @@ DEFAULT_RETENTION = 10_000
 DEFAULT_LEASE_SECONDS = 3600
 LEASE_EXPIRED = "lease expired"
 
-ProviderLookup = Callable[[str], Awaitable[ProviderRecord | None]]
-"""How a store finds the provider that prices a finished job: ``ProviderRegistry.get`` fits exactly."""
 
+class PriceBook(msgspec.Struct, frozen=True):
+    """The registry entries that price finished jobs (§4.4), as read once for one store operation.
 
-async def no_providers(provider_id: str) -> ProviderRecord | None:
-    """A :data:`ProviderLookup` that knows no provider (every job priced with neutral defaults)."""
-    return None
+    Stores receive it and apply the pure transitions of :mod:`job_machine`, which price the job; a store never
+    looks a provider up itself. ``PriceBook()`` knows no provider: every job is priced with neutral defaults.
+    """
+
+    providers: tuple[ProviderRecord, ...] = ()
+
+    def provider(self, provider_id: str | None) -> ProviderRecord | None:
+        """The entry with exactly this id, or None."""
+        if provider_id is None:
+            return None
+        return next((p for p in self.providers if p.id == provider_id), None)
 
 
 def _iso_or_none(ts: float | None) -> str | None:

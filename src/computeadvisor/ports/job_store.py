@@ -16,15 +16,15 @@ from computeadvisor.domain.job_requests import (
     RequeueRequest,
 )
 from computeadvisor.domain.job_spec import JobSpec
-from computeadvisor.domain.jobs import Board, Claimed, Job, JobCounts, ProviderLookup, StatePage
+from computeadvisor.domain.jobs import Board, Claimed, Job, JobCounts, PriceBook, StatePage
 
 
 class JobStore(Protocol):
     """The scheduler's store of jobs. Every mutation is atomic and durable when it returns (§5.9).
 
     Callers run :meth:`expire_leases` before any scheduler operation and before counting queues (§5.5); the
-    other methods do not expire leases themselves, because pricing a job failed at the attempt cap needs the
-    provider registry.
+    other methods do not expire leases themselves. A store only records: the transitions of ``job_machine``
+    price finished jobs from the :class:`PriceBook` the caller read from the registry.
     """
 
     async def open(self) -> None:
@@ -83,12 +83,12 @@ class JobStore(Protocol):
         """
         ...
 
-    async def complete(self, request: CompleteRequest, providers: ProviderLookup) -> Job:
+    async def complete(self, request: CompleteRequest, prices: PriceBook) -> Job:
         """Finish a running job as succeeded, failed or cancelled, recording measurements and cost (§5.7).
 
         Args:
             request: the parsed complete body.
-            providers: finds the registry entry of the job's ``provider_id`` when the cost must be computed.
+            prices: the registry entries that price the job when ``request.cost_estimate`` is None.
 
         Returns:
             The finished job.
@@ -96,11 +96,11 @@ class JobStore(Protocol):
         Raises:
             NotFound: no job has this id.
             Conflict: the job is not running, or ``lease_token`` is stale; a second complete is always a Conflict.
-            StorageError: the store could not be written, or ``providers`` could not read the registry.
+            StorageError: the store could not be written.
         """
         ...
 
-    async def fail(self, request: FailRequest, providers: ProviderLookup) -> Job:
+    async def fail(self, request: FailRequest, prices: PriceBook) -> Job:
         """Fail a running job with ``request.error``; duration is now - started (seconds), cost computed (§5.7).
 
         Raises:
@@ -168,13 +168,13 @@ class JobStore(Protocol):
         """
         ...
 
-    async def expire_leases(self, providers: ProviderLookup) -> list[Job]:
+    async def expire_leases(self, prices: PriceBook) -> list[Job]:
         """Process every running job whose lease has ended (§5.5): requeue below the attempt cap, else fail.
 
-        Cheap when nothing has expired (no registry lookup, no write).
+        Cheap when nothing has expired (no write).
 
         Args:
-            providers: prices the jobs that fail at the cap.
+            prices: prices the jobs that fail at the cap.
 
         Returns:
             The jobs that changed, in the order they were processed (earliest expiry first).
