@@ -20,6 +20,7 @@ from computeadvisor.adapters.dns_resolver import SystemResolver
 from computeadvisor.adapters.http_health import HttpHealthProbe, default_transport
 from computeadvisor.adapters.memory_health import StaticResolver
 from computeadvisor.domain.address_guard import IPAddress
+from computeadvisor.domain.errors import UnresolvableHost
 from computeadvisor.domain.health import ProbeResult
 from computeadvisor.domain.providers import ProviderRecord
 
@@ -282,5 +283,11 @@ async def test_system_resolver_on_local_names() -> None:
 
 
 async def test_static_resolver_unknown_name() -> None:
-    with pytest.raises(OSError, match="nowhere"):
+    with pytest.raises(UnresolvableHost, match="nowhere"):
         await StaticResolver().resolve("nowhere.test")
+
+
+async def test_system_resolver_reports_an_impossible_name_as_unresolvable() -> None:
+    # A 64-character label fails IDNA encoding before any lookup leaves the process.
+    with pytest.raises(UnresolvableHost):
+        await SystemResolver().resolve("x" * 64 + ".test")

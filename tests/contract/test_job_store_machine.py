@@ -29,7 +29,7 @@ from computeadvisor.domain.job_requests import (
     RequeueRequest,
 )
 from computeadvisor.domain.job_spec import JobSpec
-from computeadvisor.domain.jobs import FINISHED, Job, PriceBook
+from computeadvisor.domain.jobs import FINISHED, Job, JobStatus, PriceBook
 from computeadvisor.ports.job_store import JobStore
 from tests.contract._job_support import JOB_STORES, FakeClock
 
@@ -188,7 +188,7 @@ class SchedulerMachine(RuleBasedStateMachine):
 
         def call(store: JobStore, index: int) -> Coroutine[Any, Any, Job]:
             token = self.token_for(job, index, kind) if job else None
-            return store.complete(CompleteRequest(job_id=job_id, lease_token=token, status=status), PriceBook())
+            return store.complete(CompleteRequest(job_id=job_id, lease_token=token, status=JobStatus(status)), PriceBook())
 
         if self.expect_fenced(job_id, kind, self.outcomes(call)):
             self.finish(job_id, status)

@@ -17,13 +17,10 @@ import msgspec
 
 from computeadvisor.adapters._files import encode_pretty, exclusive_lock, remove_stale_temps, write_atomic
 from computeadvisor.adapters._watch import file_signature
+from computeadvisor.domain.errors import CorruptDocument
 from computeadvisor.domain.policy import GpuPolicy, policy_from_stored
 
 log = logging.getLogger("computeadvisor.settings")
-
-
-class UnreadableDocument(Exception):
-    """The document exists but is not a JSON object we can rewrite without losing data; it is left untouched."""
 
 
 class Snapshot(msgspec.Struct, frozen=True):
@@ -90,7 +87,7 @@ class SettingsMirror:
         """Set ``compute.gpu_policy``, keeping every other key and the file mode; returns what was there before.
 
         Raises:
-            UnreadableDocument: the document is not a JSON object (nothing was written).
+            CorruptDocument: the document is not a JSON object (nothing was written; it is left untouched).
             OSError: the file could not be read or written.
         """
         try:
@@ -99,7 +96,7 @@ class SettingsMirror:
             before = Snapshot(None)
         document = {} if before.content is None else decode_object(before.content)
         if document is None:
-            raise UnreadableDocument(str(self.path))
+            raise CorruptDocument(f"{self.path} is not a JSON object")
         compute = document.get("compute")
         if not isinstance(compute, dict):
             if compute is not None:

@@ -22,7 +22,7 @@ import msgspec
 
 from computeadvisor.domain.job_machine import JobState, LeaseState
 from computeadvisor.domain.job_spec import JobSpec
-from computeadvisor.domain.jobs import Job, JobCore, JobCounts, JobView, QueueDepths, Run, public_view
+from computeadvisor.domain.jobs import Job, JobCore, JobCounts, JobStatus, JobView, QueueDepths, Run, public_view
 
 SCHEMA_VERSION = 1
 FINISHED_SQL = "status IN ('succeeded', 'failed', 'cancelled')"
@@ -157,7 +157,7 @@ def _core_fields(row: Sequence[Any]) -> dict[str, Any]:
         "sticky_device_id": row[5],
         "device_id": row[6],
         "provider_id": row[7],
-        "status": row[8],
+        "status": JobStatus(row[8]),
         "attempt": row[9],
         "runs": _runs_decoder.decode(row[10]),
         "worker_id": row[11],

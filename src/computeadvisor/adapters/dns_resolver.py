@@ -7,6 +7,7 @@ import ipaddress
 import socket
 
 from computeadvisor.domain.address_guard import IPAddress
+from computeadvisor.domain.errors import UnresolvableHost
 from computeadvisor.ports.resolver import Resolver
 
 
@@ -17,8 +18,8 @@ class SystemResolver(Resolver):
         loop = asyncio.get_running_loop()
         try:
             infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-        except UnicodeError as exc:  # a label the idna codec rejects; callers expect OSError only
-            raise OSError(f"cannot resolve {host!r}: {exc}") from None
+        except (OSError, UnicodeError) as exc:  # gaierror, or a label the idna codec rejects
+            raise UnresolvableHost(str(exc)) from exc
         addresses: list[IPAddress] = []
         for _family, _type, _proto, _name, sockaddr in infos:
             # An IPv6 sockaddr may carry "%scope"; the zone never changes which range the address is in.
@@ -29,5 +30,5 @@ class SystemResolver(Resolver):
             if address not in addresses:
                 addresses.append(address)
         if not addresses:
-            raise socket.gaierror(socket.EAI_NONAME, f"{host!r} has no IPv4 or IPv6 address")
+            raise UnresolvableHost(f"{host!r} has no IPv4 or IPv6 address")
         return addresses

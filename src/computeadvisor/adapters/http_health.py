@@ -32,6 +32,7 @@ import httpx
 import msgspec
 
 from computeadvisor.domain.address_guard import IPAddress, pin_address
+from computeadvisor.domain.errors import UnresolvableHost
 from computeadvisor.domain.health import ProbeResult, ProbeTarget, failed, plan_probe, refused
 from computeadvisor.domain.providers import ProviderRecord
 from computeadvisor.ports.health_probe import HealthProbe
@@ -146,7 +147,7 @@ class HttpHealthProbe(HealthProbe):
         else:
             try:
                 addresses = await self._resolver.resolve(target.host)
-            except OSError as exc:
+            except UnresolvableHost as exc:
                 return failed(f"cannot resolve host {target.host!r}: {exc}", _ms_since(started))
         pin = pin_address(target.host, addresses, deny_private=self._deny_private)
         if pin.address is None:

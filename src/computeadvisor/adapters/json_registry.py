@@ -20,7 +20,7 @@ from computeadvisor.adapters._files import (
 )
 from computeadvisor.adapters._watch import STAT_SIGNATURES, FileSignatures, Signature
 from computeadvisor.domain import registry as reg
-from computeadvisor.domain.errors import StorageError
+from computeadvisor.domain.errors import CorruptDocument, StorageError
 from computeadvisor.domain.providers import STORAGE_PATH, ProviderRecord, RegistryStats, registry_stats
 from computeadvisor.ports.provider_registry import ProviderRegistry
 
@@ -63,13 +63,13 @@ class JsonFileRegistry(ProviderRegistry):
         try:
             data = msgspec.json.decode(raw)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            raise reg.CorruptDocument(f"not valid UTF-8 JSON: {exc}") from None
+            raise CorruptDocument(f"not valid UTF-8 JSON: {exc}") from None
         return reg.document_from_builtins(data)
 
     def _load_or_move_aside(self) -> reg.RegistryDocument:
         try:
             return self._read_file()
-        except reg.CorruptDocument as exc:
+        except CorruptDocument as exc:
             move_aside(self._path, str(exc))
             return reg.RegistryDocument()
 
@@ -80,7 +80,7 @@ class JsonFileRegistry(ProviderRegistry):
                 return
             try:
                 doc = self._read_file()
-            except (reg.CorruptDocument, StorageError) as exc:
+            except StorageError as exc:
                 # Keep serving the last good state; the next write under the lock deals with the file.
                 log.warning("provider registry %s not reloaded: %s", self._path, exc)
                 return

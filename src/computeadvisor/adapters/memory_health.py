@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
-import socket
 from collections.abc import Mapping, Sequence
 
 from computeadvisor.domain.address_guard import IPAddress
+from computeadvisor.domain.errors import UnresolvableHost
 from computeadvisor.ports.resolver import Resolver
 
 
@@ -24,5 +24,5 @@ class StaticResolver(Resolver):
         self.lookups.append(host)
         addresses = self._table.get(host.lower())
         if not addresses:
-            raise socket.gaierror(socket.EAI_NONAME, f"Name or service not known: {host!r}")
+            raise UnresolvableHost(f"Name or service not known: {host!r}")
         return list(addresses)

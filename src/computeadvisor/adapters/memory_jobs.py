@@ -20,12 +20,11 @@ from computeadvisor.domain.jobs import (
     DEFAULT_ATTEMPT_CAP,
     DEFAULT_RETENTION,
     FINISHED,
-    QUEUED,
-    RUNNING,
     Board,
     Claimed,
     Job,
     JobCounts,
+    JobStatus,
     PriceBook,
     QueueDepths,
     QueueViews,
@@ -116,7 +115,7 @@ class MemoryJobStore(JobStore):
         return self._put(machine.new_state(spec, self._now(), self._next_seq())).job, True
 
     async def claim(self, request: ClaimRequest) -> Claimed | None:
-        queued = [s for s in self._with_status(QUEUED) if s.job.queue == request.queue]
+        queued = [s for s in self._with_status(JobStatus.QUEUED) if s.job.queue == request.queue]
         if not queued:
             return None
         chosen = min(queued, key=machine.claim_key)
@@ -146,7 +145,7 @@ class MemoryJobStore(JobStore):
 
     async def expire_leases(self, prices: PriceBook) -> list[Job]:
         now = self._now()
-        expired = [s for s in self._with_status(RUNNING) if machine.lease_expired(s, now)]
+        expired = [s for s in self._with_status(JobStatus.RUNNING) if machine.lease_expired(s, now)]
         return [
             self._put(machine.expire(state, now, self._next_seq(), self._attempt_cap, prices)).job
             for state in sorted(expired, key=machine.expiry_key)
@@ -164,18 +163,18 @@ class MemoryJobStore(JobStore):
         local = remote = active = 0
         for state in self._jobs.values():
             status = state.job.status
-            if status == QUEUED:
+            if status == JobStatus.QUEUED:
                 if state.job.queue == "local":
                     local += 1
                 else:
                     remote += 1
-            elif status == RUNNING:
+            elif status == JobStatus.RUNNING:
                 active += 1
         return JobCounts(queues=QueueDepths(local=local, remote=remote), active=active, completed=self._finished)
 
     async def state(self, limit: int) -> StatePage:
-        queued = sorted(self._with_status(QUEUED), key=machine.claim_key)
-        running = sorted(self._with_status(RUNNING), key=machine.active_key)[:limit]
+        queued = sorted(self._with_status(JobStatus.QUEUED), key=machine.claim_key)
+        running = sorted(self._with_status(JobStatus.RUNNING), key=machine.active_key)[:limit]
         finished = self._newest_finished(limit)
         return StatePage(
             queues=QueueViews(
@@ -188,5 +187,5 @@ class MemoryJobStore(JobStore):
         )
 
     async def board(self, limit: int) -> Board:
-        running = self._with_status(RUNNING)
+        running = self._with_status(JobStatus.RUNNING)
         return build_board((s.job for s in (*running, *self._newest_finished(limit))), self._now())

@@ -21,12 +21,11 @@ from computeadvisor.adapters._files import FreshnessCache, exclusive_lock
 from computeadvisor.adapters._settings_mirror import (
     SettingsMirror,
     Snapshot,
-    UnreadableDocument,
     decode_object,
     policy_in,
 )
 from computeadvisor.adapters._watch import STAT_SIGNATURES, FileSignatures
-from computeadvisor.domain.errors import StorageError
+from computeadvisor.domain.errors import CorruptDocument, StorageError
 from computeadvisor.domain.policy import GpuPolicy
 from computeadvisor.ports.settings_store import SettingsStore
 
@@ -187,7 +186,7 @@ class SqliteSettings(SettingsStore):
         """Rewrite the mirror; None when it was left untouched because it is not a JSON object."""
         try:
             return await anyio.to_thread.run_sync(self._mirror.write_sync, policy)
-        except UnreadableDocument:
+        except CorruptDocument:
             log.warning(
                 "settings document %s is not a JSON object; left untouched, GPU policy saved to %s only",
                 self._mirror.path,

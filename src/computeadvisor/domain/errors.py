@@ -8,7 +8,11 @@ into HTTP statuses::
      │    └── FieldError        ... naming the field's path (``meta.cost_per_minute``, ``context.has_gpu``)
      ├── NotFound               an unknown provider or job id
      ├── Conflict               a state the operation cannot apply to
-     └── StorageError           a store could not be read or written (the only server-side failure)
+     ├── StorageError           a store could not be read or written (the only server-side failure)
+     │    └── CorruptDocument   ... because a stored document is not what it must be (moved aside or left alone)
+     └── UnresolvableHost       a host name has no address (a probe reports it; never an HTTP status of its own)
+
+Adapters raise these from their library's errors in one helper each, chaining the original with ``from exc``.
 """
 
 from __future__ import annotations
@@ -45,3 +49,11 @@ class Conflict(ComputeAdvisorError):
 
 class StorageError(ComputeAdvisorError):
     """A store could not be read or written; nothing the client did wrong."""
+
+
+class CorruptDocument(StorageError):
+    """A stored document exists but is not the shape it must have (for example not a JSON object)."""
+
+
+class UnresolvableHost(ComputeAdvisorError):
+    """A host name does not resolve, or the lookup itself failed."""

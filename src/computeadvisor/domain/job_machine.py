@@ -20,14 +20,11 @@ from computeadvisor.domain.errors import Conflict, NotFound
 from computeadvisor.domain.job_requests import ClaimRequest, CompleteRequest, FailRequest, HeartbeatRequest
 from computeadvisor.domain.job_spec import JobSpec
 from computeadvisor.domain.jobs import (
-    CANCELLED,
-    FAILED,
     FINISHED,
     LEASE_EXPIRED,
-    QUEUED,
-    RUNNING,
     Claimed,
     Job,
+    JobStatus,
     Lease,
     PriceBook,
     Run,
@@ -75,7 +72,7 @@ def new_state(spec: JobSpec, now: float, seq: int) -> JobState:
         provider_id=spec.provider_id,
         payload=spec.payload,
         meta=spec.meta,
-        status=QUEUED,
+        status=JobStatus.QUEUED,
         attempt=0,
         runs=(),
         worker_id=None,
@@ -111,8 +108,8 @@ def _is_current(state: JobState, token: str) -> bool:
 
 def _require_running(state: JobState, operation: str, token: str | None) -> LeaseState:
     """The lease, or a Conflict unless the job runs under the lease ``token`` names (no token: any, §5.5)."""
-    if state.job.status != RUNNING or state.lease is None:
-        raise _conflict(state.job, operation, RUNNING, token=token)
+    if state.job.status != JobStatus.RUNNING or state.lease is None:
+        raise _conflict(state.job, operation, JobStatus.RUNNING, token=token)
     if token is not None and not _is_current(state, token):
         raise Conflict(f"job '{state.job.id}' is {state.job.status}: the lease is stale (not the current token)")
     return state.lease
@@ -144,14 +141,14 @@ def claimed_device(job: Job, device_id: str | None) -> tuple[str | None, str | N
 def claim(state: JobState, request: ClaimRequest, now: float, token: str, seq: int) -> JobState:
     """A queued job claimed at ``now``: running, attempt + 1, one more run, a lease of ``lease_seconds``."""
     job = state.job
-    if job.status != QUEUED:
-        raise _conflict(job, "claim", QUEUED)
+    if job.status != JobStatus.QUEUED:
+        raise _conflict(job, "claim", JobStatus.QUEUED)
     device_id, sticky_device_id = claimed_device(job, request.device_id)
     attempt = job.attempt + 1
     run = Run(attempt=attempt, device_id=device_id, worker_id=request.worker_id, started_at=iso_utc(now))
     claimed = msgspec.structs.replace(
         job,
-        status=RUNNING,
+        status=JobStatus.RUNNING,
         attempt=attempt,
         runs=(*job.runs, run),
         worker_id=request.worker_id,
@@ -216,7 +213,12 @@ def _failed(state: JobState, error: str | None, now: float, seq: int, prices: Pr
     started = job.started_ts if job.started_ts is not None else now
     # Unrounded (§5.7 fail); clamped so that a clock stepping backwards cannot make a negative duration.
     failed = msgspec.structs.replace(
-        job, status=FAILED, error=error, completed_ts=now, updated_ts=now, duration_sec=max(0.0, now - started)
+        job,
+        status=JobStatus.FAILED,
+        error=error,
+        completed_ts=now,
+        updated_ts=now,
+        duration_sec=max(0.0, now - started),
     )
     failed = msgspec.structs.replace(failed, cost_estimate=completion_cost(failed, prices))
     return msgspec.structs.replace(state, job=failed, seq=seq, lease=None)
@@ -231,7 +233,7 @@ def fail(state: JobState, request: FailRequest, now: float, seq: int, prices: Pr
 def _requeued(state: JobState, priority: int | None, now: float, seq: int) -> JobState:
     job = msgspec.structs.replace(
         state.job,
-        status=QUEUED,
+        status=JobStatus.QUEUED,
         priority=state.job.priority if priority is None else priority,
         worker_id=None,
         started_ts=None,
@@ -246,7 +248,7 @@ def _requeued(state: JobState, priority: int | None, now: float, seq: int) -> Jo
 
 def requeue(state: JobState, priority: int | None, now: float, seq: int) -> JobState:
     """Back to the end of its priority band (§5.7 requeue); a queued job is returned unchanged."""
-    if state.job.status == QUEUED:
+    if state.job.status == JobStatus.QUEUED:
         return state
     return _requeued(state, priority, now, seq)
 
@@ -256,13 +258,13 @@ def cancel(state: JobState, now: float, seq: int) -> JobState:
     job = state.job
     if job.status in FINISHED:
         raise _conflict(job, "cancel", "queued or running")
-    cancelled = msgspec.structs.replace(job, status=CANCELLED, completed_ts=now, updated_ts=now)
+    cancelled = msgspec.structs.replace(job, status=JobStatus.CANCELLED, completed_ts=now, updated_ts=now)
     return msgspec.structs.replace(state, job=cancelled, seq=seq, lease=None)
 
 
 def lease_expired(state: JobState, now: float) -> bool:
     """Whether a running job's lease has ended at ``now`` (epoch seconds)."""
-    return state.job.status == RUNNING and state.lease is not None and state.lease.expires_ts <= now
+    return state.job.status == JobStatus.RUNNING and state.lease is not None and state.lease.expires_ts <= now
 
 
 def expire(state: JobState, now: float, seq: int, attempt_cap: int, prices: PriceBook) -> JobState:

@@ -18,12 +18,11 @@ from computeadvisor.domain.job_spec import (
     parse_priority,
     parse_queue,
 )
-from computeadvisor.domain.jobs import CANCELLED, DEFAULT_LEASE_SECONDS, FAILED, SUCCEEDED
+from computeadvisor.domain.jobs import DEFAULT_LEASE_SECONDS, FINISHED, JobStatus
 from computeadvisor.domain.values import as_integer, plainly_truthy
 
 MISSING_JOB_ID = "Missing job_id"
 MAX_LEASE_SECONDS = 2**31 - 1  # about 68 years: the expiry stays a representable date
-COMPLETION_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
 STATE_LIMIT_DEFAULT = 200
 BOARD_LIMIT_DEFAULT = 100
 LIMIT_MAX = 1000
@@ -51,7 +50,7 @@ class CompleteRequest(msgspec.Struct, frozen=True, kw_only=True):
 
     job_id: str
     lease_token: str | None = None
-    status: str = SUCCEEDED
+    status: JobStatus = JobStatus.SUCCEEDED
     duration_sec: float | None = None
     bytes_tx: int | None = None
     bytes_rx: int | None = None
@@ -121,9 +120,10 @@ def parse_complete(body: Mapping[str, Any]) -> CompleteRequest:
     job_id = parse_job_id(body)
     status = body.get("status")
     if status is None or status == "":
-        status = SUCCEEDED
-    if not isinstance(status, str) or status not in COMPLETION_STATUSES:
+        status = JobStatus.SUCCEEDED
+    if not isinstance(status, str) or status not in FINISHED:
         raise FieldError("status", "must be one of: succeeded, failed, cancelled")
+    status = JobStatus(status)
     return CompleteRequest(
         job_id=job_id,
         lease_token=optional_string(body.get("lease_token"), "lease_token"),

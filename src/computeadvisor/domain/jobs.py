@@ -7,6 +7,7 @@ The state machine that changes these lives in :mod:`computeadvisor.domain.job_ma
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import StrEnum
 from typing import Any
 
 import msgspec
@@ -15,12 +16,19 @@ from computeadvisor.domain.providers import ProviderRecord
 from computeadvisor.domain.values import iso_utc
 
 QUEUES = ("local", "remote")
-QUEUED = "queued"
-RUNNING = "running"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-CANCELLED = "cancelled"
-FINISHED = frozenset({SUCCEEDED, FAILED, CANCELLED})
+
+
+class JobStatus(StrEnum):
+    """Where a job is in its life (§5.3); encoded as its lower-case value."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINISHED = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 DEFAULT_ATTEMPT_CAP = 3
 DEFAULT_RETENTION = 10_000
@@ -94,7 +102,7 @@ class JobCore(msgspec.Struct, frozen=True, kw_only=True):
     sticky_device_id: str | None
     device_id: str | None
     provider_id: str | None
-    status: str
+    status: JobStatus
     attempt: int
     runs: tuple[Run, ...]
     worker_id: str | None
@@ -135,7 +143,7 @@ class JobView(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     queue: str
     priority: int
-    status: str
+    status: JobStatus
     sticky: bool
     device_id: str | None
     sticky_device_id: str | None
@@ -159,7 +167,7 @@ class BoardSegment(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     name: str
     queue: str
-    status: str
+    status: JobStatus
     priority: int
     provider_id: str | None
     cost_estimate: float | None

@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from computeadvisor.domain.errors import NotFound
+from computeadvisor.domain.errors import CorruptDocument, NotFound
 from computeadvisor.domain.providers import ProviderRecord, keep_stored_secrets, record_from_stored
 
 
@@ -34,10 +34,6 @@ class RegistryDocument(msgspec.Struct, frozen=True, kw_only=True):
         else:
             out.pop("deleted_seeds", None)
         return out
-
-
-class CorruptDocument(ValueError):
-    """The stored registry is not a registry document (§2.5)."""
 
 
 def document_from_builtins(data: Any) -> RegistryDocument:

@@ -20,6 +20,6 @@ class Resolver(Protocol):
             The addresses, most preferred first, without duplicates; never empty.
 
         Raises:
-            OSError: the name does not resolve (``socket.gaierror`` is one) or the lookup failed.
+            UnresolvableHost: the name does not resolve, or the lookup failed.
         """
         ...
