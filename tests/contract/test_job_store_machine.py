@@ -188,7 +188,9 @@ class SchedulerMachine(RuleBasedStateMachine):
 
         def call(store: JobStore, index: int) -> Coroutine[Any, Any, Job]:
             token = self.token_for(job, index, kind) if job else None
-            return store.complete(CompleteRequest(job_id=job_id, lease_token=token, status=JobStatus(status)), PriceBook())
+            return store.complete(
+                CompleteRequest(job_id=job_id, lease_token=token, status=JobStatus(status)), PriceBook()
+            )
 
         if self.expect_fenced(job_id, kind, self.outcomes(call)):
             self.finish(job_id, status)

@@ -173,3 +173,23 @@ def test_bad_numbers_name_the_alias(client: TestClient, extra: dict[str, Any], f
     response = client.post("/api/compute/costs", json=body)
     assert response.status_code == 400
     assert field in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("job", "field"),
+    [
+        ({"duration_sec": 1e308, "vram_gb": 1e308}, "duration_sec"),
+        ({"duration_minutes": 1, "bytes_tx": 2**62, "vram_gb": 1e308}, "vram_gb"),
+    ],
+)
+def test_a_cost_that_overflows_is_a_400_naming_the_field(
+    make_client: ClientFactory, job: dict[str, Any], field: str
+) -> None:
+    client = make_client()
+    huge = {"id": "huge", "meta": {"cost_per_minute": 1e300, "vram_cost_per_gb_minute": 1e300}}
+    assert client.post("/api/providers", json=RUNPOD_DEV_BODY).status_code == 200
+    assert client.post("/api/providers", json=huge).status_code == 200
+    provider = "runpod-dev" if field == "duration_sec" else "huge"
+    response = client.post("/api/compute/costs", json={"job": {"queue": "remote", "provider_id": provider, **job}})
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"].startswith(f"{field}: too large")

@@ -880,3 +880,13 @@ def test_no_query_or_path_produces_a_5xx(make_client: ClientFactory, limit: str,
     response = api.client.get(f"/api/schedule/jobs/{quote(job_id, safe='')}")
     assert response.status_code < 500, response.text
     assert response.json()["feature"] == FEATURE_OFF
+
+
+def test_complete_whose_cost_overflows_is_a_400_and_leaves_the_job_running(api: Api) -> None:
+    assert api.client.post("/api/providers", json=RUNPOD_DEV_BODY).status_code == 200
+    _remote_r(api)
+    error = api.post("complete", {"job_id": "r", "duration_sec": 1e308, "vram_gb": 1e308}, status=400)
+    assert error["detail"] == "duration_sec: too large: the cost it gives is not a finite number"
+    job = api.job("r")
+    assert (job["status"], job["cost_estimate"], job["vram_gb"]) == ("running", None, 16.0)
+    assert api.post("complete", {"job_id": "r", "duration_sec": 60})["job"]["cost_estimate"] == 0.136

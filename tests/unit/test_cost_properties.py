@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from hypothesis import given
+import msgspec
+import pytest
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from computeadvisor.domain.costs import CostInputs, cost_parts, preview_cost
+from computeadvisor.domain.costs import CostInputs, CostParts, cost_parts, preview_cost
+from computeadvisor.domain.errors import FieldError
 from computeadvisor.domain.providers import ProviderRecord
 
 RATE_KEYS = ("cost_per_minute", "egress_cost_per_gb", "ingress_cost_per_gb", "vram_cost_per_gb_minute")
-rates = st.floats(min_value=0, max_value=100, allow_nan=False)
+JOB_FIELDS = {"duration_sec", "bytes_tx", "bytes_rx", "vram_gb"}
+# Each strategy mixes everyday magnitudes with the whole finite range, where products and sums overflow.
+rates = st.floats(min_value=0, max_value=100) | st.floats(min_value=0, max_value=1e308)
 queues = st.sampled_from(["local", "remote", "other"])
-durations = st.floats(min_value=0, max_value=1e6, allow_nan=False)
-byte_counts = st.integers(min_value=0, max_value=2**40)
-vrams = st.none() | st.floats(min_value=0, max_value=512, allow_nan=False)
+durations = st.floats(min_value=0, max_value=1e6) | st.floats(min_value=0, max_value=1.7e308)
+byte_counts = st.integers(min_value=0, max_value=2**40) | st.integers(min_value=0, max_value=2**63 - 1)
+vrams = st.none() | st.floats(min_value=0, max_value=512) | st.floats(min_value=0, max_value=1.7e308)
 
 
 @st.composite
@@ -42,9 +48,48 @@ def inputs(draw: st.DrawFn) -> CostInputs:
     )
 
 
+def priced(job: CostInputs, provider: ProviderRecord | None) -> CostParts | None:
+    """The parts, or None when the cost overflows (which must be a FieldError naming a job field)."""
+    try:
+        return cost_parts(job, provider)
+    except FieldError as exc:
+        assert exc.field in JOB_FIELDS
+        return None
+
+
+@given(inputs(), providers())
+def test_a_cost_is_finite_or_a_field_error(job: CostInputs, provider: ProviderRecord | None) -> None:
+    parts = priced(job, provider)
+    if parts is None:
+        with pytest.raises(FieldError, match="not a finite number"):
+            preview_cost(job, provider, feature_enabled=True)
+        return
+    values = msgspec.structs.asdict(parts)
+    assert all(math.isfinite(v) for v in values.values() if isinstance(v, float))
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"duration_sec": 1e308}, "duration_sec"),
+        ({"vram_gb": 1e308}, "vram_gb"),
+        ({"bytes_tx": 2**63 - 1, "duration_sec": 0}, "bytes_tx"),
+        ({"duration_sec": 1e308, "vram_gb": 1e308}, "duration_sec"),
+    ],
+)
+def test_overflow_names_the_field(changes: dict[str, Any], field: str) -> None:
+    meta = {"cost_per_minute": 1e300, "egress_cost_per_gb": 1e300, "vram_cost_per_gb_minute": 1e300}
+    job = CostInputs(**{"queue": "remote", "provider_id": "p", "duration_sec": 60.0, **changes})
+    with pytest.raises(FieldError) as raised:
+        cost_parts(job, ProviderRecord(id="p", meta=meta))
+    assert raised.value.field == field
+
+
 @given(inputs(), providers())
 def test_components_are_non_negative_and_total_is_their_sum(job: CostInputs, provider: ProviderRecord | None) -> None:
-    parts = cost_parts(job, provider)
+    parts = priced(job, provider)
+    assume(parts is not None)
+    assert parts is not None
     assert parts.base_cost >= 0 and parts.transfer_cost >= 0 and parts.vram_cost >= 0
     assert parts.total == parts.base_cost + parts.transfer_cost + parts.vram_cost
     preview = preview_cost(job, provider, feature_enabled=True)
@@ -55,8 +100,10 @@ def test_components_are_non_negative_and_total_is_their_sum(job: CostInputs, pro
 
 @given(inputs(), providers(), st.floats(min_value=0, max_value=100, allow_nan=False))
 def test_linear_in_duration_for_time_based_parts(job: CostInputs, provider: ProviderRecord | None, k: float) -> None:
-    one = cost_parts(job, provider)
-    scaled = cost_parts(CostInputs(**{**_fields(job), "duration_sec": job.duration_sec * k}), provider)
+    one = priced(job, provider)
+    scaled = priced(CostInputs(**{**_fields(job), "duration_sec": job.duration_sec * k}), provider)
+    assume(one is not None and scaled is not None)
+    assert one is not None and scaled is not None
     tolerance = 1e-9 * max(1.0, abs(one.base_cost + one.vram_cost) * k)
     assert abs(scaled.base_cost - k * one.base_cost) <= tolerance
     assert abs(scaled.vram_cost - k * one.vram_cost) <= tolerance
@@ -66,7 +113,9 @@ def test_linear_in_duration_for_time_based_parts(job: CostInputs, provider: Prov
 @given(inputs(), providers(), st.sampled_from(RATE_KEYS), rates)
 def test_monotone_in_every_rate(job: CostInputs, provider: ProviderRecord | None, key: str, extra: float) -> None:
     base = provider or ProviderRecord(id="p")
-    lower = cost_parts(job, base)
+    lower = priced(job, base)
+    assume(lower is not None)
+    assert lower is not None
     raised_meta = dict(base.meta)
     current = float(raised_meta.get(key, lower.ingress_rate if key == "ingress_cost_per_gb" else 0.0))
     if key == "egress_cost_per_gb" and "ingress_cost_per_gb" not in raised_meta:
@@ -74,19 +123,25 @@ def test_monotone_in_every_rate(job: CostInputs, provider: ProviderRecord | None
     if key == "cost_per_minute" and key not in raised_meta:
         current = lower.base_rate
     raised_meta[key] = current + extra
-    higher = cost_parts(job, ProviderRecord(id="p", kind=base.kind, meta=raised_meta))
-    assert higher.total >= lower.total
+    higher = priced(job, ProviderRecord(id="p", kind=base.kind, meta=raised_meta))
+    assert higher is None or higher.total >= lower.total  # None: it overflowed, which is higher still
 
 
 @given(inputs(), providers(), byte_counts, byte_counts)
 def test_monotone_in_bytes(job: CostInputs, provider: ProviderRecord | None, more_tx: int, more_rx: int) -> None:
     bigger = CostInputs(**{**_fields(job), "bytes_tx": job.bytes_tx + more_tx, "bytes_rx": job.bytes_rx + more_rx})
-    assert cost_parts(bigger, provider).total >= cost_parts(job, provider).total
+    smaller = priced(job, provider)
+    assume(smaller is not None)
+    assert smaller is not None
+    larger = priced(bigger, provider)
+    assert larger is None or larger.total >= smaller.total
 
 
 @given(inputs(), st.text(min_size=1, max_size=5))
 def test_currency_is_upper_cased(job: CostInputs, currency: str) -> None:
-    preview = preview_cost(job, ProviderRecord(id="p", meta={"currency": currency}), feature_enabled=False)
+    provider = ProviderRecord(id="p", meta={"currency": currency})
+    assume(priced(job, provider) is not None)
+    preview = preview_cost(job, provider, feature_enabled=False)
     assert preview.currency == currency.upper()
 
 

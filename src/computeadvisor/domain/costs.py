@@ -5,6 +5,7 @@ The same :func:`cost_parts` prices a preview and a finished job, so the two can 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -181,8 +182,24 @@ def _rate(meta: Mapping[str, Any], key: str) -> float | None:
     return as_number(meta.get(key))
 
 
+_TOO_LARGE = "too large: the cost it gives is not a finite number"
+
+
+def _overflowing_field(base: float, tx: float, rx: float, vram_per_minute: float, vram: float) -> str:
+    """The job field whose product overflowed; when only the sum did, the field of its largest part."""
+    products = (("duration_sec", base), ("bytes_tx", tx), ("bytes_rx", rx), ("vram_gb", vram_per_minute))
+    for field, value in (*products, ("duration_sec", vram)):
+        if not math.isfinite(value):
+            return field
+    return max((("duration_sec", base + vram), ("bytes_tx", tx), ("bytes_rx", rx)), key=lambda part: part[1])[0]
+
+
 def cost_parts(inputs: CostInputs, provider: ProviderRecord | None) -> CostParts:
-    """The unrounded cost of a job on a provider (§4.4); ``provider`` None means neutral defaults."""
+    """The unrounded cost of a job on a provider (§4.4); ``provider`` None means neutral defaults.
+
+    Raises:
+        FieldError: the cost is not a finite number (naming the job field whose size made it overflow).
+    """
     meta = provider.meta if provider is not None else {}
     minutes = inputs.duration_sec / 60
     base_rate = _rate(meta, "cost_per_minute")
@@ -199,8 +216,12 @@ def cost_parts(inputs: CostInputs, provider: ProviderRecord | None) -> CostParts
         vram_gb = _rate(meta, "default_vram_gb") or 0.0
     vram_rate = _rate(meta, "vram_cost_per_gb_minute") or 0.0
     base_cost = max(0.0, minutes * base_rate)
-    transfer_cost = max(0.0, gb_tx * egress_rate + gb_rx * ingress_rate)
+    tx_cost, rx_cost = gb_tx * egress_rate, gb_rx * ingress_rate
+    transfer_cost = max(0.0, tx_cost + rx_cost)
     vram_cost = max(0.0, minutes * vram_gb * vram_rate)
+    total = base_cost + transfer_cost + vram_cost
+    if not math.isfinite(total):
+        raise FieldError(_overflowing_field(base_cost, tx_cost, rx_cost, vram_gb * vram_rate, vram_cost), _TOO_LARGE)
     currency = meta.get("currency")
     return CostParts(
         minutes=minutes,
@@ -214,7 +235,7 @@ def cost_parts(inputs: CostInputs, provider: ProviderRecord | None) -> CostParts
         vram_gb=vram_gb,
         vram_rate=vram_rate,
         vram_cost=vram_cost,
-        total=base_cost + transfer_cost + vram_cost,
+        total=total,
         currency=str(currency).upper() if currency not in (None, "") else "USD",
     )
 

@@ -16,7 +16,7 @@ import secrets
 import msgspec
 
 from computeadvisor.domain.costs import CostInputs, cost_parts
-from computeadvisor.domain.errors import Conflict, NotFound
+from computeadvisor.domain.errors import Conflict, InvalidInput, NotFound
 from computeadvisor.domain.job_requests import ClaimRequest, CompleteRequest, FailRequest, HeartbeatRequest
 from computeadvisor.domain.job_spec import JobSpec
 from computeadvisor.domain.jobs import (
@@ -273,7 +273,11 @@ def expire(state: JobState, now: float, seq: int, attempt_cap: int, prices: Pric
         return state
     if state.job.attempt < attempt_cap:
         return _requeued(state, None, now, seq)
-    return _failed(state, LEASE_EXPIRED, now, seq, prices)
+    try:
+        return _failed(state, LEASE_EXPIRED, now, seq, prices)
+    except InvalidInput:
+        # No client to tell: a job whose recorded sizes price to no finite number still fails, at neutral rates.
+        return _failed(state, LEASE_EXPIRED, now, seq, PriceBook())
 
 
 # -- orders shared by every adapter (SQLite spells the same in ORDER BY clauses) ----------------------------
