@@ -22,7 +22,7 @@ from typing import Any, cast
 from litestar import Litestar
 
 from bare_app import app as bare_app
-from computeadvisor.adapters._watch import STAT_SIGNATURES, FileSignatures, watched_signatures
+from computeadvisor.adapters.file_signatures import STAT_SIGNATURES, FileSignatures, watched_signatures
 from computeadvisor.app.asgi import create_app
 from computeadvisor.app.bootstrap import build_adapters
 from computeadvisor.config import load_config

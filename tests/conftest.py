@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from computeadvisor.adapters._watch import STAT_SIGNATURES, FileSignatures, InotifySignatures, inotify_available
+from computeadvisor.adapters.file_signatures import (
+    STAT_SIGNATURES,
+    FileSignatures,
+    InotifySignatures,
+    inotify_available,
+)
 from tests.e2e._harness import ServerLauncher
 
 
@@ -40,4 +45,4 @@ def signatures(request: pytest.FixtureRequest) -> Iterator[FileSignatures]:
     try:
         yield watch
     finally:
-        watch.close()
+        watch.release()

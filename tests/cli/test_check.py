@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from computeadvisor.app.check import _CLAIM_CYCLE, run_check
+from computeadvisor.app.check import CLAIM_CYCLE, run_check
 from tests.e2e._harness import ServerLauncher, free_port, run_cli
 
 from ._fake_server import FakeService, serve_in_thread
@@ -146,4 +146,4 @@ def test_odd_answers_are_reported_not_raised(odd: Any) -> None:
 
     report = run_check("http://check.invalid", transport=httpx.MockTransport(answer))
     assert "claim cycle skipped: the queue depth is unknown" in report.notes
-    assert [r.skipped for r in report.routes].count(True) == len(_CLAIM_CYCLE) + 1  # + the policy write
+    assert [r.skipped for r in report.routes].count(True) == len(CLAIM_CYCLE) + 1  # + the policy write

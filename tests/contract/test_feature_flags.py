@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from computeadvisor.adapters._watch import FileSignatures
 from computeadvisor.adapters.file_flags import FileFeatureFlags
+from computeadvisor.adapters.file_signatures import FileSignatures
 
 
 def _write(path: Path, text: str) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from computeadvisor.adapters._watch import FileSignatures, InotifySignatures, file_signature, inotify_available
+from computeadvisor.adapters.file_signatures import FileSignatures, InotifySignatures, file_signature, inotify_available
 
 needs_inotify = pytest.mark.skipif(not inotify_available(), reason="no inotify on this platform")
 
@@ -152,7 +152,7 @@ def test_lost_events_change_every_signature(tmp_path: Path) -> None:
             os.utime(noisy[n % 2], ns=(n, n))
         assert signature() != before
     finally:
-        inotify.close()
+        inotify.release()
 
 
 @needs_inotify
@@ -162,5 +162,5 @@ def test_after_close_signatures_are_stats(tmp_path: Path) -> None:
     path.write_bytes(b"1")
     signature = inotify.watch(path)
     assert signature() != (file_signature(path),)
-    inotify.close()
+    inotify.release()
     assert signature() == (file_signature(path),)

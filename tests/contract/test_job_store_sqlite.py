@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from computeadvisor.adapters import _sqlite_jobs_schema as sql
-from computeadvisor.adapters._sqlite_writer import WriteTxn
-from computeadvisor.adapters._watch import FileSignatures
+from computeadvisor.adapters.file_signatures import FileSignatures
 from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
+from computeadvisor.adapters.sqlite_writer import WriteTxn
 from computeadvisor.domain import job_machine as machine
 from computeadvisor.domain.errors import Conflict, NotFound, StorageError
 from computeadvisor.domain.job_requests import parse_claim, parse_complete

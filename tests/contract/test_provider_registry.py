@@ -8,7 +8,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from computeadvisor.adapters._watch import FileSignatures
+from computeadvisor.adapters.file_signatures import FileSignatures
 from computeadvisor.adapters.json_registry import JsonFileRegistry
 from computeadvisor.adapters.memory import MemoryRegistry
 from computeadvisor.domain.errors import NotFound, StorageError

@@ -14,7 +14,7 @@ import anyio
 import msgspec
 import pytest
 
-from computeadvisor.adapters._watch import FileSignatures
+from computeadvisor.adapters.file_signatures import FileSignatures
 from computeadvisor.adapters.memory import MemorySettings
 from computeadvisor.adapters.sqlite_settings import SqliteSettings
 from computeadvisor.domain.errors import InvalidInput, StorageError

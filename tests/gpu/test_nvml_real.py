@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,12 +65,12 @@ def test_every_gpu_is_read_with_its_fields(pynvml: Any) -> None:
 
 def test_the_host_sample_lists_the_gpus_after_the_cpu(pynvml: Any, tmp_path: Path) -> None:
     source = HostMetrics(PsutilMetrics(tmp_path), NvmlMetrics(pynvml))
-    source.open()
+    asyncio.run(source.open())
     try:
         sample = source.sample()
         again = source.sample()
     finally:
-        source.close()
+        asyncio.run(source.close())
     assert sample.ok and sample.source == "nvml" and sample.gpu_error is None
     assert sample.first_gpu == sample.gpus[0]
     assert [g.id for g in again.gpus] == [g.id for g in sample.gpus]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -131,9 +132,9 @@ CLOCK = datetime(2025, 10, 23, 9, 15, 2, 123456, tzinfo=UTC)
 
 def test_host_metrics_sample_has_every_metrics_key(tmp_path: Path) -> None:
     source = HostMetrics(PsutilMetrics(tmp_path, cpu_name="x86_64"), NvmlMetrics(two_gpus()), clock=lambda: CLOCK)
-    source.open()
+    asyncio.run(source.open())
     sample = source.sample()
-    source.close()
+    asyncio.run(source.close())
     assert sample.ok is True
     assert (sample.source, sample.gpu_error, sample.timestamp) == ("nvml", None, "2025-10-23T09:15:02.123456Z")
     assert sample.first_gpu == sample.gpus[0]

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from computeadvisor.adapters._watch import STAT_SIGNATURES, FileSignatures, Signature
+from computeadvisor.adapters.file_signatures import STAT_SIGNATURES, FileSignatures, Signature
 
 log = logging.getLogger("computeadvisor.files")
 T = TypeVar("T")

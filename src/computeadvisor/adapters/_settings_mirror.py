@@ -16,7 +16,7 @@ import anyio.to_thread
 import msgspec
 
 from computeadvisor.adapters._files import encode_pretty, exclusive_lock, remove_stale_temps, write_atomic
-from computeadvisor.adapters._watch import file_signature
+from computeadvisor.adapters.file_signatures import file_signature
 from computeadvisor.domain.errors import CorruptDocument
 from computeadvisor.domain.policy import GpuPolicy, policy_from_stored
 

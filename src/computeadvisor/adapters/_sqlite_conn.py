@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from computeadvisor.adapters import _sqlite_jobs_schema as sql
-from computeadvisor.adapters._sqlite_writer import GroupCommitWriter, storage_error
+from computeadvisor.adapters.sqlite_writer import GroupCommitWriter, storage_error
 from computeadvisor.domain.errors import StorageError
 from computeadvisor.domain.values import iso_utc
 

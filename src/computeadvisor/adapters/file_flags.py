@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 
-from computeadvisor.adapters._watch import STAT_SIGNATURES, FileSignatures, Signature
+from computeadvisor.adapters.file_signatures import STAT_SIGNATURES, FileSignatures, Signature
 from computeadvisor.ports.feature_flags import FeatureFlags
 
 _MISSING = object()

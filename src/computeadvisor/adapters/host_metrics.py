@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -15,7 +16,7 @@ from computeadvisor.ports.metrics_source import MetricsSource
 class HostMetrics(MetricsSource):
     """Combines a host reading and a GPU reading; ``open()``/``close()`` start and stop NVML.
 
-    Every method blocks and belongs on a worker thread. ``sample()`` never raises.
+    ``sample()`` blocks and belongs on a worker thread; it never raises.
     """
 
     def __init__(
@@ -29,13 +30,13 @@ class HostMetrics(MetricsSource):
         self._gpus = gpus
         self._clock = clock
 
-    def open(self) -> None:
-        """Initialise NVML (a failure is remembered as ``gpu_error``, not raised)."""
-        self._gpus.open()
+    async def open(self) -> None:
+        """Initialise NVML in a worker thread (a failure is remembered as ``gpu_error``, not raised)."""
+        await asyncio.to_thread(self._gpus.open)
 
-    def close(self) -> None:
-        """Shut NVML down."""
-        self._gpus.close()
+    async def close(self) -> None:
+        """Shut NVML down in a worker thread."""
+        await asyncio.to_thread(self._gpus.close)
 
     def sample(self) -> SystemSample:
         """CPU, RAM, disk and every NVIDIA GPU, read now."""

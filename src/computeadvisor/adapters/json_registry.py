@@ -18,7 +18,7 @@ from computeadvisor.adapters._files import (
     remove_stale_temps,
     write_atomic,
 )
-from computeadvisor.adapters._watch import STAT_SIGNATURES, FileSignatures, Signature
+from computeadvisor.adapters.file_signatures import STAT_SIGNATURES, FileSignatures, Signature
 from computeadvisor.domain import registry as reg
 from computeadvisor.domain.errors import CorruptDocument, StorageError
 from computeadvisor.domain.providers import STORAGE_PATH, ProviderRecord, RegistryStats, registry_stats
@@ -31,7 +31,7 @@ log = logging.getLogger("computeadvisor.registry")
 class JsonFileRegistry(ProviderRegistry):
     """Every change is a read-modify-write under an ``flock``, re-reading the file first, then an atomic replace.
 
-    Reads are served from memory and reloaded when the file's signature changes (see ``_watch``), so another
+    Reads are served from memory and reloaded when the file's signature changes (see ``file_signatures``), so another
     process's change is seen on the next request.
     """
 

@@ -24,9 +24,6 @@ class MemoryRegistry(ProviderRegistry):
         self._persisted = bool(records)
         self._seed_ids: set[str] = set()
 
-    async def open(self) -> None:
-        return None
-
     async def records(self) -> list[ProviderRecord]:
         return list(self._doc.providers)
 

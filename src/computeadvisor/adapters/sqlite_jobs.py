@@ -19,8 +19,8 @@ from computeadvisor.adapters import _sqlite_jobs_schema as sql
 from computeadvisor.adapters._files import FreshnessCache
 from computeadvisor.adapters._job_support import ExpiryWatch
 from computeadvisor.adapters._sqlite_conn import Reader, open_connections
-from computeadvisor.adapters._sqlite_writer import GroupCommitWriter, WriteTxn
-from computeadvisor.adapters._watch import STAT_SIGNATURES, FileSignatures
+from computeadvisor.adapters.file_signatures import STAT_SIGNATURES, FileSignatures
+from computeadvisor.adapters.sqlite_writer import GroupCommitWriter, WriteTxn
 from computeadvisor.domain import job_machine as machine
 from computeadvisor.domain.errors import StorageError
 from computeadvisor.domain.job_machine import JobState

@@ -24,7 +24,7 @@ from computeadvisor.adapters._settings_mirror import (
     decode_object,
     policy_in,
 )
-from computeadvisor.adapters._watch import STAT_SIGNATURES, FileSignatures
+from computeadvisor.adapters.file_signatures import STAT_SIGNATURES, FileSignatures
 from computeadvisor.domain.errors import CorruptDocument, StorageError
 from computeadvisor.domain.policy import GpuPolicy
 from computeadvisor.ports.settings_store import SettingsStore

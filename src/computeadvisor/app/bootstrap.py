@@ -1,17 +1,23 @@
-"""The composition root: the only place that chooses an adapter for each port."""
+"""The composition root: the only place that chooses an adapter for each port and wires the services.
+
+``create_app`` (and the CLI) call these; nothing else builds an adapter or a service. Every adapter, and every
+resource adapters share, is a :class:`Lifecycle` opened and closed through :func:`opened`.
+"""
 
 from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import msgspec
 
-from computeadvisor.adapters._watch import STAT_SIGNATURES, FileSignatures
 from computeadvisor.adapters.dns_resolver import SystemResolver
 from computeadvisor.adapters.echo_health import EchoHealthProbe
 from computeadvisor.adapters.file_flags import FileFeatureFlags
+from computeadvisor.adapters.file_signatures import STAT_SIGNATURES, FileSignatures, watched_signatures
 from computeadvisor.adapters.host_metrics import HostMetrics
 from computeadvisor.adapters.http_health import HttpHealthProbe
 from computeadvisor.adapters.json_registry import JsonFileRegistry
@@ -20,8 +26,10 @@ from computeadvisor.adapters.nvml_metrics import NvmlMetrics
 from computeadvisor.adapters.psutil_metrics import PsutilMetrics
 from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
 from computeadvisor.adapters.sqlite_settings import SqliteSettings
-from computeadvisor.app.services import Adapters
+from computeadvisor.app.schedule_services import ScheduleService
+from computeadvisor.app.services import Adapters, Services
 from computeadvisor.config import Config
+from computeadvisor.ports.lifecycle import Lifecycle
 
 log = logging.getLogger("computeadvisor")
 
@@ -45,12 +53,16 @@ def settings_store(config: Config, signatures: FileSignatures = STAT_SIGNATURES)
     return SqliteSettings(config.root_path, signatures=signatures)
 
 
-def build_adapters(config: Config, signatures: FileSignatures = STAT_SIGNATURES) -> Adapters:
-    """The real adapters for a state root; ``signatures`` is how the file-backed ones notice changes.
+def build_adapters(config: Config, signatures: FileSignatures | None = None) -> Adapters:
+    """The real adapters for a state root; nothing is opened here (see :func:`opened`).
 
-    Nothing is opened here: the app's lifespan opens and closes them.
+    Args:
+        config: the process configuration.
+        signatures: how the file-backed adapters notice other processes' changes; by default one inotify
+            instance shared by all of them (``stat`` where the platform has no inotify).
     """
     root = config.root_path
+    signatures = signatures if signatures is not None else watched_signatures()
     return Adapters(
         registry=JsonFileRegistry(root, signatures=signatures),
         flags=FileFeatureFlags(root, signatures=signatures),
@@ -60,6 +72,7 @@ def build_adapters(config: Config, signatures: FileSignatures = STAT_SIGNATURES)
         health=HttpHealthProbe(
             SystemResolver(), timeout_s=config.health_timeout, deny_private=config.deny_private_health
         ),
+        shared=(signatures,),
     )
 
 
@@ -74,3 +87,21 @@ def memory_adapters(**overrides: Any) -> Adapters:
         health=EchoHealthProbe(),
     )
     return msgspec.structs.replace(adapters, **overrides)
+
+
+def build_services(adapters: Adapters) -> Services:
+    """The use cases over one set of adapters (one registry instance serves every route, §0.7)."""
+    return Services(adapters, ScheduleService(adapters.jobs, adapters.registry, adapters.flags))
+
+
+@asynccontextmanager
+async def opened(*parts: Lifecycle) -> AsyncIterator[None]:
+    """Open ``parts`` in order and close, in reverse, exactly those that opened, however the block ends.
+
+    A start that fails half-way therefore leaves no database thread behind that keeps the process alive.
+    """
+    async with AsyncExitStack() as stack:
+        for part in parts:
+            await part.open()
+            stack.push_async_callback(part.close)
+        yield

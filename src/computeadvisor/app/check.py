@@ -128,7 +128,7 @@ def _job_probes(check: _Checker) -> None:
     check.call("POST", "/api/schedule/cancel", {"job_id": job_id})
 
 
-_CLAIM_CYCLE = (
+CLAIM_CYCLE = (
     ("POST", "/api/schedule/enqueue"),
     ("POST", "/api/schedule/enqueue"),
     ("POST", "/api/schedule/claim"),
@@ -201,7 +201,7 @@ def run_check(base: str, token: str | None = None, *, transport: httpx.BaseTrans
         if local_depth == 0:
             _claim_cycle(check)
         else:
-            for method, path in _CLAIM_CYCLE:
+            for method, path in CLAIM_CYCLE:
                 check.skip(method, path, None)
             why = "the queue depth is unknown" if local_depth is None else f"the local queue holds {local_depth} job(s)"
             check.notes.append(f"claim cycle skipped: {why}")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
+from litestar.types import ExceptionHandlersMap
 
 from computeadvisor.app.schemas import ErrorBody, Feature
 from computeadvisor.domain.errors import (
@@ -36,43 +38,35 @@ def status_for(error: ComputeAdvisorError) -> int:
     return 500
 
 
-def _feature_for(request: Request[Any, Any, Any]) -> Feature | None:
-    if not request.url.path.startswith(_FEATURE_PREFIXES):
-        return None
-    services = request.app.state.get("services")
-    try:
-        return services.feature() if services is not None else None
-    except Exception:  # an error body must never fail because the flag files are unreadable
-        log.exception("feature flag could not be read for an error body")
-        return Feature(enabled=False)
+def exception_handlers(feature: Callable[[], Feature]) -> ExceptionHandlersMap:
+    """The app's exception handlers; ``feature`` reads the flag for the ``feature`` object of error bodies."""
 
+    def error_response(
+        request: Request[Any, Any, Any], status: int, detail: str, headers: dict[str, str] | None = None
+    ) -> Response[ErrorBody]:
+        body = ErrorBody(status_code=status, detail=detail)
+        if request.url.path.startswith(_FEATURE_PREFIXES):
+            try:
+                body = ErrorBody(status_code=status, detail=detail, feature=feature())
+            except Exception:  # an error body must never fail because the flag files are unreadable
+                log.exception("feature flag could not be read for an error body")
+                body = ErrorBody(status_code=status, detail=detail, feature=Feature(enabled=False))
+        return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
 
-def _error_response(
-    request: Request[Any, Any, Any], status: int, detail: str, headers: dict[str, str] | None = None
-) -> Response[ErrorBody]:
-    feature = _feature_for(request)
-    body = (
-        ErrorBody(status_code=status, detail=detail)
-        if feature is None
-        else ErrorBody(status_code=status, detail=detail, feature=feature)
-    )
-    return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+    def domain_error(request: Request[Any, Any, Any], exc: ComputeAdvisorError) -> Response[ErrorBody]:
+        status = status_for(exc)
+        if status >= 500:
+            log.error("%s %s failed: %s", request.method, request.url.path, exc.detail)
+        return error_response(request, status, exc.detail)
 
+    def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 400 and exc.extra:
+            detail = f"{detail}: {exc.extra}"
+        return error_response(request, exc.status_code, detail, headers=exc.headers)
 
-def domain_error_handler(request: Request[Any, Any, Any], exc: ComputeAdvisorError) -> Response[ErrorBody]:
-    status = status_for(exc)
-    if status >= 500:
-        log.error("%s %s failed: %s", request.method, request.url.path, exc.detail)
-    return _error_response(request, status, exc.detail)
+    def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
+        log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(request, 500, "internal server error")
 
-
-def http_error_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
-    detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-    if exc.status_code == 400 and exc.extra:
-        detail = f"{detail}: {exc.extra}"
-    return _error_response(request, exc.status_code, detail, headers=exc.headers)
-
-
-def unexpected_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
-    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _error_response(request, 500, "internal server error")
+    return {ComputeAdvisorError: domain_error, HTTPException: http_error, Exception: unexpected_error}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
+from computeadvisor.app.feature import current_feature
 from computeadvisor.app.schemas import (
     BoardResponse,
     ClaimResponse,
@@ -17,6 +17,7 @@ from computeadvisor.app.schemas import (
 from computeadvisor.domain import job_requests as requests
 from computeadvisor.domain.job_spec import parse_enqueue
 from computeadvisor.domain.jobs import QUEUES, JobCounts, PriceBook
+from computeadvisor.ports.feature_flags import FeatureFlags
 from computeadvisor.ports.job_store import JobStore
 from computeadvisor.ports.provider_registry import ProviderRegistry
 
@@ -24,10 +25,13 @@ from computeadvisor.ports.provider_registry import ProviderRegistry
 class ScheduleService:
     """Every scheduler operation first processes expired leases (§5.5), so no route sees a stale running job."""
 
-    def __init__(self, jobs: JobStore, registry: ProviderRegistry, feature: Callable[[], Feature]) -> None:
+    def __init__(self, jobs: JobStore, registry: ProviderRegistry, flags: FeatureFlags) -> None:
         self._jobs = jobs
         self._registry = registry
-        self._feature = feature
+        self._flags = flags
+
+    def _feature(self) -> Feature:
+        return current_feature(self._flags)
 
     async def _prices(self) -> PriceBook:
         """The registry as it is now: what prices a job that finishes in this operation."""

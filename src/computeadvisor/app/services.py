@@ -7,6 +7,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from computeadvisor.app.feature import current_feature
 from computeadvisor.app.health_fanout import probe_all
 from computeadvisor.app.schedule_services import ScheduleService
 from computeadvisor.app.schemas import (
@@ -42,10 +43,11 @@ from computeadvisor.domain.providers import (
 from computeadvisor.domain.values import debug_from_body
 from computeadvisor.ports import FeatureFlags, JobStore, MetricsSource, ProviderRegistry, SettingsStore
 from computeadvisor.ports.health_probe import HealthProbe
+from computeadvisor.ports.lifecycle import Lifecycle
 
 
 class Adapters(msgspec.Struct, frozen=True, kw_only=True):
-    """One adapter per port: what the composition root hands to the services."""
+    """One adapter per port, and what they share: what the composition root builds, opens and closes."""
 
     registry: ProviderRegistry
     flags: FeatureFlags
@@ -53,21 +55,26 @@ class Adapters(msgspec.Struct, frozen=True, kw_only=True):
     jobs: JobStore
     settings: SettingsStore
     health: HealthProbe
+    shared: tuple[Lifecycle, ...] = ()  # resources the adapters use (the file watch): opened first, closed last
+
+    def in_opening_order(self) -> tuple[Lifecycle, ...]:
+        """Every part, in the order it is opened (closed in reverse)."""
+        return (*self.shared, self.flags, self.metrics, self.settings, self.health, self.jobs, self.registry)
 
 
 class Services:
-    """The service's use cases over one set of adapters (one registry instance serves every route)."""
+    """The service's use cases over one set of adapters; ``bootstrap.build_services`` wires them."""
 
-    def __init__(self, adapters: Adapters) -> None:
+    def __init__(self, adapters: Adapters, schedule: ScheduleService) -> None:
         self.adapters = adapters
+        self.schedule = schedule
         self.sample = SystemSample()
         # The latest probe result per provider id (§2.8 health memory): in memory, forgotten on restart.
         self._healthy: dict[str, bool] = {}
-        self.schedule = ScheduleService(adapters.jobs, adapters.registry, self.feature)
 
     def feature(self) -> Feature:
         """The flag as the files say for this request."""
-        return Feature(enabled=self.adapters.flags.enabled())
+        return current_feature(self.adapters.flags)
 
     def publish_sample(self, sample: SystemSample) -> None:
         """Replace the hardware snapshot that handlers read (called by the sampler)."""

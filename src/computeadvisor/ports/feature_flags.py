@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from computeadvisor.ports.lifecycle import Lifecycle
 
-class FeatureFlags(Protocol):
+
+class FeatureFlags(Lifecycle, Protocol):
     """Reads ``features.enable_compute`` and the provider seeds of the ComfyVN configuration (§0.6, §2.7)."""
 
     def enabled(self) -> bool:

@@ -6,22 +6,15 @@ from typing import Protocol
 
 from computeadvisor.domain.health import ProbeResult
 from computeadvisor.domain.providers import ProviderRecord
+from computeadvisor.ports.lifecycle import Lifecycle
 
 
-class HealthProbe(Protocol):
+class HealthProbe(Lifecycle, Protocol):
     """Probes one provider. Echo providers and empty bases are answered without I/O (``domain.health.plan_probe``).
 
     An adapter that holds connections is opened once before the first probe and closed once at shutdown (the app
     lifespan); probes may run concurrently between the two.
     """
-
-    async def open(self) -> None:
-        """Acquire what the probe needs (an HTTP client); calling it again does nothing."""
-        return
-
-    async def close(self) -> None:
-        """Release what ``open`` acquired; calling it again, or without ``open``, does nothing."""
-        return
 
     async def probe(self, provider: ProviderRecord) -> ProbeResult:
         """Probe one provider now.

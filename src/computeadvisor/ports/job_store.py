@@ -17,27 +17,16 @@ from computeadvisor.domain.job_requests import (
 )
 from computeadvisor.domain.job_spec import JobSpec
 from computeadvisor.domain.jobs import Board, Claimed, Job, JobCounts, PriceBook, StatePage
+from computeadvisor.ports.lifecycle import Lifecycle
 
 
-class JobStore(Protocol):
+class JobStore(Lifecycle, Protocol):
     """The scheduler's store of jobs. Every mutation is atomic and durable when it returns (§5.9).
 
     Callers run :meth:`expire_leases` before any scheduler operation and before counting queues (§5.5); the
     other methods do not expire leases themselves. A store only records: the transitions of ``job_machine``
     price finished jobs from the :class:`PriceBook` the caller read from the registry.
     """
-
-    async def open(self) -> None:
-        """Create or migrate the store and make it ready.
-
-        Raises:
-            StorageError: the store cannot be opened, or was written by a newer schema version.
-        """
-        ...
-
-    async def close(self) -> None:
-        """Finish the writes already accepted, then release the store; idempotent."""
-        ...
 
     async def enqueue(self, spec: JobSpec) -> tuple[Job, bool]:
         """Add a queued job, idempotently per id (§5.6).

@@ -6,18 +6,11 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from computeadvisor.domain.providers import ProviderRecord, RegistryStats
+from computeadvisor.ports.lifecycle import Lifecycle
 
 
-class ProviderRegistry(Protocol):
+class ProviderRegistry(Lifecycle, Protocol):
     """Stores provider records in insertion order, durably, shared with other processes on the same store."""
-
-    async def open(self) -> None:
-        """Load the store; a corrupt store is moved aside and reported, and the registry starts empty.
-
-        Raises:
-            StorageError: the store exists but cannot be read at all.
-        """
-        ...
 
     async def records(self) -> list[ProviderRecord]:
         """All records, unmasked, in insertion order, including changes made by other processes.

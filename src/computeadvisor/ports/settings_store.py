@@ -6,26 +6,15 @@ from collections.abc import Callable
 from typing import Protocol
 
 from computeadvisor.domain.policy import GpuPolicy
+from computeadvisor.ports.lifecycle import Lifecycle
 
 
-class SettingsStore(Protocol):
+class SettingsStore(Lifecycle, Protocol):
     """Reads and writes the shared GPU policy.
 
     ``open``/``close`` and ``update_policy`` have default bodies that suit a store living in one process;
     a store shared with other processes overrides them.
     """
-
-    async def open(self) -> None:
-        """Prepare the store (connections, tables); called once at start-up, before any read.
-
-        Raises:
-            StorageError: the store cannot be opened.
-        """
-        return
-
-    async def close(self) -> None:
-        """Release what ``open`` acquired; the store may be opened again later."""
-        return
 
     async def get_policy(self) -> GpuPolicy:
         """The policy as stored now (defaults for anything missing or invalid).

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import click
 import msgspec
 
-from computeadvisor.app.bootstrap import host_metrics, settings_store
+from computeadvisor.app.bootstrap import host_metrics, opened, settings_store
 from computeadvisor.app.cli.output import emit_json, emit_pairs, emit_table
 from computeadvisor.config import Config, load_config
 from computeadvisor.domain.errors import ComputeAdvisorError
@@ -26,25 +25,23 @@ def _config(root: str | None) -> Config:
     return load_config({"root": root})
 
 
-def _sample(config: Config) -> SystemSample:
+async def _take_sample(config: Config) -> SystemSample:
     metrics = host_metrics(config)
-    metrics.open()
-    try:
-        time.sleep(0.2)  # a CLI may wait: gives the non-blocking CPU reading an interval to measure
-        return metrics.sample()
-    finally:
-        metrics.close()
+    async with opened(metrics):
+        await asyncio.sleep(0.2)  # a CLI may wait: gives the non-blocking CPU reading an interval to measure
+        return await asyncio.to_thread(metrics.sample)
+
+
+def _sample(config: Config) -> SystemSample:
+    return asyncio.run(_take_sample(config))
 
 
 async def _with_settings(config: Config, body: dict[str, Any] | None, gpus: Any) -> GpuPolicy:
     store = settings_store(config)
-    await store.open()
-    try:
+    async with opened(store):
         if body is None:
             return await store.get_policy()
         return await store.update_policy(lambda current: apply_policy_update(current, body, gpus))
-    finally:
-        await store.close()
 
 
 @click.group()

@@ -33,6 +33,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
+from computeadvisor.ports.lifecycle import Lifecycle
+
 log = logging.getLogger("computeadvisor.files")
 
 Signature = tuple[object, ...]
@@ -80,15 +82,21 @@ def stat_signature(paths: Sequence[Path]) -> Signature:
     return tuple(file_signature(p) for p in paths)
 
 
-class FileSignatures:
-    """One ``stat`` per file (the portable way; also what every adapter uses unless handed another)."""
+class FileSignatures(Lifecycle):
+    """One ``stat`` per file (the portable way; also what every adapter uses unless handed another).
+
+    Shared by the file-backed adapters, so the composition root opens it before them and closes it after them.
+    """
 
     def watch(self, *paths: Path) -> Callable[[], Signature]:
         """A function giving a value that changes whenever any of ``paths`` may have changed (ask it on each read)."""
         return functools.partial(stat_signature, paths)
 
-    def close(self) -> None:
-        """Release what the signatures hold (nothing here)."""
+    def release(self) -> None:
+        """Release what the signatures hold (nothing here); every signature falls back to ``stat`` afterwards."""
+
+    async def close(self) -> None:
+        self.release()
 
 
 STAT_SIGNATURES = FileSignatures()
@@ -147,7 +155,7 @@ class InotifySignatures(FileSignatures):
 
         return signature
 
-    def close(self) -> None:
+    def release(self) -> None:
         with self._lock:
             self._closed = True
             if self._epoll is not None:
