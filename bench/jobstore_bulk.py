@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from computeadvisor.adapters import _sqlite_jobs_schema as sql
+from computeadvisor.adapters import sqlite_jobs_schema as sql
 from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
 from computeadvisor.domain import job_machine as machine
 from computeadvisor.domain.job_requests import ClaimRequest, CompleteRequest

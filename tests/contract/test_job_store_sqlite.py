@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from computeadvisor.adapters import _sqlite_jobs_schema as sql
+from computeadvisor.adapters import sqlite_jobs_schema as sql
 from computeadvisor.adapters.file_signatures import FileSignatures
 from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
 from computeadvisor.adapters.sqlite_writer import WriteTxn

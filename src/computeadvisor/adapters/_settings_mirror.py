@@ -6,13 +6,13 @@ The document belongs to every ComfyVN tool (GUI settings, other sections). We on
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
 import msgspec
 
 from computeadvisor.adapters._files import encode_pretty, exclusive_lock, remove_stale_temps, write_atomic
@@ -60,7 +60,8 @@ class SettingsMirror:
             with exclusive_lock(self.lock_path):
                 remove_stale_temps(self.path)
 
-    def _read_sync(self) -> GpuPolicy | None:
+    def read_sync(self) -> GpuPolicy | None:
+        """The mirrored policy read now (None: no file, unreadable, or no policy in it). Blocking."""
         try:
             raw = self.path.read_bytes()
         except FileNotFoundError:
@@ -79,7 +80,7 @@ class SettingsMirror:
         cached_signature, cached_policy = self._cache
         if signature == cached_signature:
             return cached_policy
-        policy = None if signature is None else await anyio.to_thread.run_sync(self._read_sync)
+        policy = None if signature is None else await asyncio.to_thread(self.read_sync)
         self._cache = (signature, policy)
         return policy
 

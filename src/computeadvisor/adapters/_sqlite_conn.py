@@ -1,8 +1,9 @@
-"""Connections of the scheduler database: opening with the durability pragmas, migrating, and the reader.
+"""The one way this project talks to SQLite: plain :mod:`sqlite3` connections, each owned by its own thread.
 
-Both connections are plain :mod:`sqlite3` connections, each owned by its own thread, so that the event loop waits
-on one hand-off per group of statements rather than one per statement. The writer connection is opened and
-migrated on the writer's thread (:meth:`GroupCommitWriter.open`); the reader lives in :class:`Reader`.
+The event loop waits on one hand-off per group of statements rather than one per statement (aiosqlite, used
+before, took one per statement). :class:`ConnectionThread` is a connection and its thread; :class:`Reader` adds
+batching of single reads; the scheduler's writer connection is opened and migrated on the writer's thread
+(:meth:`GroupCommitWriter.open`). Also here: opening with the durability pragmas and migrating the scheduler.
 """
 
 from __future__ import annotations
@@ -15,10 +16,10 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
-from computeadvisor.adapters import _sqlite_jobs_schema as sql
-from computeadvisor.adapters.sqlite_writer import GroupCommitWriter, storage_error
+from computeadvisor.adapters import sqlite_jobs_schema as sql
+from computeadvisor.adapters.sqlite_writer import STORE, GroupCommitWriter, storage_error
 from computeadvisor.domain.errors import StorageError
 from computeadvisor.domain.values import iso_utc
 
@@ -27,8 +28,8 @@ Rows = list[Sequence[Any]]
 Statement = tuple[str, Sequence[Any]]
 
 
-def _connect(path: Path, busy_ms: int, pragmas: Sequence[str]) -> sqlite3.Connection:
-    # Autocommit mode: every transaction is exactly the BEGIN ... COMMIT we issue.
+def connect(path: Path, busy_ms: int, pragmas: Sequence[str]) -> sqlite3.Connection:
+    """A connection in autocommit mode (every transaction is exactly the BEGIN ... COMMIT we issue). Blocking."""
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
         for pragma in (f"PRAGMA busy_timeout = {int(busy_ms)}", "PRAGMA foreign_keys = ON", *pragmas):
@@ -41,7 +42,7 @@ def _connect(path: Path, busy_ms: int, pragmas: Sequence[str]) -> sqlite3.Connec
 
 def connect_writer(path: Path, *, busy_ms: int) -> sqlite3.Connection:
     """The writer connection, WAL and ``synchronous=FULL`` (§5.9), migrated. Blocking: for the writer thread."""
-    conn = _connect(path, busy_ms, ("PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"))
+    conn = connect(path, busy_ms, ("PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"))
     try:
         migrate(conn, path)
     except BaseException:
@@ -85,47 +86,87 @@ async def open_connections(path: Path, *, busy_ms: int, max_batch: int) -> tuple
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         connect = functools.partial(connect_writer, path, busy_ms=busy_ms)
         writer = await GroupCommitWriter.open(connect, max_batch=max_batch)
-        reader = await Reader.open(path, busy_ms=busy_ms)
+        reader = await Reader.open_reader(path, busy_ms=busy_ms)
     except BaseException as exc:
         if writer is not None:
             with contextlib.suppress(Exception):
                 await writer.close()
         if isinstance(exc, OSError | sqlite3.Error):
-            raise storage_error(exc) from exc
+            raise storage_error(exc, STORE) from exc
         raise
     return writer, reader
 
 
-class Reader:
-    """The ``query_only`` reader connection on its own thread; in WAL mode it never waits for the writer.
+class ConnectionThread:
+    """One connection owned by one thread: every :meth:`call` runs whole on that thread, one after another.
 
-    Every call runs whole on the thread, so a snapshot never lets another read into it. Single reads made in the
-    same turn of the event loop go to the thread together, in one hand-off, and their callers resume together.
-    Made with :meth:`open`, on the event loop that will use it.
+    Made with :meth:`open`, on the event loop that will use it. ``what`` names the store in error details.
     """
 
-    def __init__(self, conn: sqlite3.Connection, thread: ThreadPoolExecutor) -> None:
+    def __init__(self, conn: sqlite3.Connection, thread: ThreadPoolExecutor, what: str) -> None:
         self._conn = conn
         self._thread = thread
-        self._pending: list[tuple[Statement, asyncio.Future[Rows]]] = []
+        self._what = what
         self._open = True
 
     @classmethod
-    async def open(cls, path: Path, *, busy_ms: int) -> Reader:
-        """Open the reader connection on a new thread (raises what opening raises)."""
-        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scheduler-reader")
+    async def open(cls, opener: Callable[[], sqlite3.Connection], what: str) -> Self:
+        """Run ``opener`` on a new thread and own the connection it returns (raises what ``opener`` raises)."""
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=what.replace(" ", "-"))
         try:
-            connect = functools.partial(_connect, path, busy_ms, ("PRAGMA query_only = ON",))
-            conn = await asyncio.get_running_loop().run_in_executor(thread, connect)
+            conn = await asyncio.get_running_loop().run_in_executor(thread, opener)
         except BaseException:
             thread.shutdown(wait=False)
             raise
-        return cls(conn, thread)
+        return cls(conn, thread, what)
+
+    def error(self, exc: BaseException) -> StorageError:
+        """The domain error for a failed SQLite or file call of this store."""
+        return storage_error(exc, self._what)
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(connection, *args)`` on the thread; SQLite errors become StorageError, others pass through."""
+        if not self._open:
+            raise StorageError(f"{self._what} is not open")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, fn, self._conn, *args)
+        except sqlite3.Error as exc:
+            raise self.error(exc) from exc
+
+    async def close(self) -> None:
+        """Close the connection after the calls already made; idempotent."""
+        if not self._open:
+            return
+        self._open = False
+        await self._closing()
+        with contextlib.suppress(sqlite3.Error):
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._conn.close)
+        self._thread.shutdown(wait=False)  # idle now: the thread ends on its own
+
+    async def _closing(self) -> None:
+        """What a subclass finishes before the connection closes."""
+
+
+class Reader(ConnectionThread):
+    """The scheduler's ``query_only`` reader; in WAL mode it never waits for the writer.
+
+    Every call runs whole on the thread, so a snapshot never lets another read into it. Single reads made in the
+    same turn of the event loop go to the thread together, in one hand-off, and their callers resume together.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, thread: ThreadPoolExecutor, what: str) -> None:
+        super().__init__(conn, thread, what)
+        self._pending: list[tuple[Statement, asyncio.Future[Rows]]] = []
+
+    @classmethod
+    async def open_reader(cls, path: Path, *, busy_ms: int) -> Reader:
+        """Open the reader connection on a new thread (raises what opening raises)."""
+        return await cls.open(functools.partial(connect, path, busy_ms, ("PRAGMA query_only = ON",)), STORE)
 
     async def read(self, statement: str, params: Sequence[Any] = ()) -> Rows:
         """All rows of one statement, from the latest committed state."""
         if not self._open:
-            raise StorageError("scheduler store is not open")
+            raise StorageError(f"{self._what} is not open")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Rows] = loop.create_future()
         if not self._pending:
@@ -135,25 +176,10 @@ class Reader:
 
     async def snapshot(self, statements: Sequence[Statement]) -> list[Rows]:
         """The rows of each statement, all read in one read transaction (the same committed state)."""
-        return await self._call(_read_snapshot, self._conn, statements)
+        return await self.call(_read_snapshot, statements)
 
-    async def close(self) -> None:
-        """Close the connection once the reads already made are answered; idempotent."""
-        if not self._open:
-            return
-        self._open = False
-        self._flush()
-        with contextlib.suppress(sqlite3.Error):
-            await asyncio.get_running_loop().run_in_executor(self._thread, self._conn.close)
-        self._thread.shutdown(wait=False)  # idle now: the thread ends on its own
-
-    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
-        if not self._open:
-            raise StorageError("scheduler store is not open")
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
-        except sqlite3.Error as exc:
-            raise storage_error(exc) from exc
+    async def _closing(self) -> None:
+        self._flush()  # the reads already made are answered before the connection closes
 
     def _flush(self) -> None:
         live = [(statement, future) for statement, future in self._pending if not future.done()]
@@ -173,7 +199,7 @@ def _read_each(conn: sqlite3.Connection, statements: list[Statement]) -> list[Ro
         try:
             answers.append(conn.execute(statement, params).fetchall())
         except Exception as exc:
-            answers.append(storage_error(exc) if isinstance(exc, sqlite3.Error) else exc)
+            answers.append(storage_error(exc, STORE) if isinstance(exc, sqlite3.Error) else exc)
     return answers
 
 
@@ -190,7 +216,7 @@ def _answer(futures: list[asyncio.Future[Rows]], done: asyncio.Future[list[Rows 
     try:
         answers = done.result()
     except BaseException as exc:  # the hand-off itself failed: every reader of it hears so
-        answers = [storage_error(exc)] * len(futures)
+        answers = [storage_error(exc, STORE)] * len(futures)
     for future, answer in zip(futures, answers, strict=True):
         if future.done():
             continue

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-import anyio.to_thread
 import msgspec
 
 from computeadvisor.adapters._files import (
@@ -88,7 +88,7 @@ class JsonFileRegistry(ProviderRegistry):
 
     async def _fresh(self) -> reg.RegistryDocument:
         if self._file_signature() != self._signature:
-            await anyio.to_thread.run_sync(self._refresh_sync)
+            await asyncio.to_thread(self._refresh_sync)
         return self._doc
 
     async def open(self) -> None:
@@ -99,7 +99,7 @@ class JsonFileRegistry(ProviderRegistry):
                 self._doc = self._load_or_move_aside()
                 self._persisted = self._path.exists()
 
-        await anyio.to_thread.run_sync(load)
+        await asyncio.to_thread(load)
 
     async def records(self) -> list[ProviderRecord]:
         return list((await self._fresh()).providers)
@@ -127,7 +127,7 @@ class JsonFileRegistry(ProviderRegistry):
             return result
 
     async def _change(self, change: Callable[[reg.RegistryDocument], tuple[reg.RegistryDocument, T]]) -> T:
-        return await anyio.to_thread.run_sync(self._change_sync, change)
+        return await asyncio.to_thread(self._change_sync, change)
 
     async def upsert(self, record: ProviderRecord) -> ProviderRecord:
         return await self._change(lambda doc: reg.upsert(doc, record))

@@ -5,7 +5,7 @@ each is a plain function of a :class:`WriteTxn` that runs on the writer thread, 
 clock, the price book) taken before it is submitted. Reads go through :class:`Reader`, a separate connection
 on its own thread, which in WAL mode never waits for the writer. Transitions are the pure functions of
 :mod:`computeadvisor.domain.job_machine`, except the claim, which is the single statement
-``_sqlite_jobs_schema.CLAIM``.
+``sqlite_jobs_schema.CLAIM``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from computeadvisor.adapters import _sqlite_jobs_schema as sql
+from computeadvisor.adapters import sqlite_jobs_schema as sql
 from computeadvisor.adapters._files import FreshnessCache
 from computeadvisor.adapters._job_support import ExpiryWatch
 from computeadvisor.adapters._sqlite_conn import Reader, open_connections

@@ -6,15 +6,15 @@ mirror for tools that read the JSON document, and the fallback when the row has 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import functools
 import logging
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
-import anyio
-import anyio.to_thread
 import msgspec
 
 from computeadvisor.adapters._files import FreshnessCache, exclusive_lock
@@ -24,6 +24,7 @@ from computeadvisor.adapters._settings_mirror import (
     decode_object,
     policy_in,
 )
+from computeadvisor.adapters._sqlite_conn import ConnectionThread, connect
 from computeadvisor.adapters.file_signatures import STAT_SIGNATURES, FileSignatures
 from computeadvisor.domain.errors import CorruptDocument, StorageError
 from computeadvisor.domain.policy import GpuPolicy
@@ -33,6 +34,7 @@ log = logging.getLogger("computeadvisor.settings")
 
 DB_PATH = Path("data") / "comfyvn.db"
 ROW_KEY = "compute"
+STORE = "settings store"
 READ_CACHE_MAX_AGE_S = 1.0
 _SELECT = "SELECT value_json FROM settings WHERE key = ?"
 _UPSERT = (
@@ -56,7 +58,7 @@ class SqliteSettings(SettingsStore):
     row holds no policy.
     Writes are one ``BEGIN IMMEDIATE`` transaction that rewrites the mirror before committing (a mirror failure
     rolls the row back), under the mirror's ``flock``, always taken before the database lock so that two
-    instances cannot deadlock.
+    instances cannot deadlock. The whole write runs on the writer connection's thread, in one hand-off.
 
     A mirror that is not a JSON object is logged and left untouched, neither moved aside nor overwritten: the
     document belongs to every ComfyVN tool, so moving it would reset their settings and rewriting it would drop
@@ -65,7 +67,7 @@ class SqliteSettings(SettingsStore):
     Args:
         root: the state root.
         busy_timeout_s: how long a statement waits for another process's write lock, seconds.
-        signatures: how the read cache notices a change to the database or the mirror (see ``_watch``).
+        signatures: how the read cache notices a change to the database or the mirror (see ``file_signatures``).
     """
 
     def __init__(
@@ -74,10 +76,9 @@ class SqliteSettings(SettingsStore):
         self._db_path = root / DB_PATH
         self._mirror = SettingsMirror(root)
         self._busy_ms = int(busy_timeout_s * 1000)
-        self._reader: aiosqlite.Connection | None = None
-        self._writer: aiosqlite.Connection | None = None
-        self._open_lock = anyio.Lock()
-        self._write_lock = anyio.Lock()
+        self._reader: ConnectionThread | None = None
+        self._writer: ConnectionThread | None = None
+        self._open_lock = asyncio.Lock()
         wal_path = self._db_path.with_name(self._db_path.name + "-wal")
         self._read_cache: FreshnessCache[GpuPolicy] = FreshnessCache(
             (self._db_path, wal_path, self._mirror.path), max_age_s=READ_CACHE_MAX_AGE_S, signatures=signatures
@@ -95,10 +96,20 @@ class SqliteSettings(SettingsStore):
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 
-    async def _connect(self) -> aiosqlite.Connection:
-        # isolation_level=None: autocommit, so the write transaction is exactly the BEGIN ... COMMIT we issue.
-        conn = await aiosqlite.connect(self._db_path, isolation_level=None)
-        await conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
+    def _open_writer(self) -> sqlite3.Connection:
+        self._db_path.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(self._db_path, self._busy_ms, ())
+        try:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL").fetchall()
+            except sqlite3.OperationalError as exc:  # another process holds it; its journal mode still works
+                log.warning("settings database %s stays in its journal mode: %s", self._db_path, exc)
+            # FULL: a 2xx answer promises the policy is on disk, WAL's NORMAL could lose the last commit.
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value_json TEXT)")
+        except BaseException:
+            conn.close()
+            raise
         return conn
 
     async def open(self) -> None:
@@ -110,41 +121,30 @@ class SqliteSettings(SettingsStore):
             if self._writer is not None:
                 return
             try:
-                await anyio.to_thread.run_sync(self._mirror.remove_stale_temps_sync)
+                await asyncio.to_thread(self._mirror.remove_stale_temps_sync)
             except OSError as exc:  # only litter is left behind: worth a warning, not a failed start
                 log.warning("stale temp files beside %s not removed: %s", self._mirror.path, exc)
-            writer = reader = None
+            writer = None
             try:
-                await anyio.to_thread.run_sync(lambda: self._db_path.parent.mkdir(parents=True, exist_ok=True))
-                writer = await self._connect()
-                try:
-                    await writer.execute("PRAGMA journal_mode = WAL")
-                except aiosqlite.OperationalError as exc:  # another process holds it; its journal mode still works
-                    log.warning("settings database %s stays in its journal mode: %s", self._db_path, exc)
-                # FULL: a 2xx answer promises the policy is on disk, WAL's NORMAL could lose the last commit.
-                await writer.execute("PRAGMA synchronous = FULL")
-                await writer.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value_json TEXT)")
-                reader = await self._connect()
-                await reader.execute("PRAGMA query_only = 1")
-            except (aiosqlite.Error, OSError) as exc:
-                for conn in (reader, writer):
-                    if conn is not None:
-                        with contextlib.suppress(aiosqlite.Error):
-                            await conn.close()
+                writer = await ConnectionThread.open(self._open_writer, STORE)
+                opener = functools.partial(connect, self._db_path, self._busy_ms, ("PRAGMA query_only = 1",))
+                self._reader = await ConnectionThread.open(opener, STORE)
+            except (sqlite3.Error, OSError) as exc:
+                if writer is not None:
+                    await writer.close()
                 raise StorageError(f"settings database {self._db_path} could not be opened: {exc}") from exc
-            self._writer, self._reader = writer, reader
+            self._writer = writer
 
     async def close(self) -> None:
         """Close both connections (after a write in progress); a later call opens them again."""
-        async with self._open_lock, self._write_lock:
-            conns = (self._reader, self._writer)
+        async with self._open_lock:
+            threads = (self._reader, self._writer)
             self._reader = self._writer = None
-            for conn in conns:
-                if conn is not None:
-                    with contextlib.suppress(aiosqlite.Error):
-                        await conn.close()
+            for thread in threads:
+                if thread is not None:
+                    await thread.close()
 
-    async def _connections(self) -> tuple[aiosqlite.Connection, aiosqlite.Connection]:
+    async def _connections(self) -> tuple[ConnectionThread, ConnectionThread]:
         if self._reader is None or self._writer is None:
             await self.open()
         assert self._reader is not None and self._writer is not None  # open() sets both or raises
@@ -152,40 +152,28 @@ class SqliteSettings(SettingsStore):
 
     # -- reading -------------------------------------------------------------------------------------------
 
-    async def _stored_policy(self, conn: aiosqlite.Connection) -> tuple[GpuPolicy, Any]:
-        """The policy by the read order of §1.5, and the ``compute`` row's raw value (None when no row)."""
-        rows = list(await conn.execute_fetchall(_SELECT, (ROW_KEY,)))
-        value_json = rows[0][0] if rows else None
-        policy = _row_policy(value_json)
-        if policy is None:
-            policy = await self._mirror.policy()
-        return (GpuPolicy() if policy is None else policy), value_json
-
     async def get_policy(self) -> GpuPolicy:
         """The row ``compute`` -> ``gpu_policy``, else the mirror's ``compute.gpu_policy``, else the defaults.
 
-        The advisor reads the policy on every request, and a query costs a round trip to aiosqlite's thread
+        The advisor reads the policy on every request, and a query costs a round trip to the reader's thread
         (~80 µs), so the answer is reused while the database, its WAL and the mirror keep their signature (see
-        ``_watch``) and for at most ``READ_CACHE_MAX_AGE_S`` (see ``FreshnessCache``).
+        ``file_signatures``) and for at most ``READ_CACHE_MAX_AGE_S`` (see ``FreshnessCache``).
         """
         signature = self._read_cache.signature()
         cached = self._read_cache.get(signature)
         if cached is not None:
             return cached
         reader, _ = await self._connections()
-        try:
-            policy, _ = await self._stored_policy(reader)
-        except aiosqlite.Error as exc:
-            raise StorageError(f"settings could not be read from {self._db_path}: {exc}") from exc
+        policy = _row_policy(await reader.call(_row_value)) or await self._mirror.policy() or GpuPolicy()
         self._read_cache.put(signature, policy)
         return policy
 
-    # -- writing -------------------------------------------------------------------------------------------
+    # -- writing (on the writer's thread) ------------------------------------------------------------------
 
-    async def _write_mirror(self, policy: GpuPolicy) -> Snapshot | None:
+    def _write_mirror_sync(self, policy: GpuPolicy) -> Snapshot | None:
         """Rewrite the mirror; None when it was left untouched because it is not a JSON object."""
         try:
-            return await anyio.to_thread.run_sync(self._mirror.write_sync, policy)
+            return self._mirror.write_sync(policy)
         except CorruptDocument:
             log.warning(
                 "settings document %s is not a JSON object; left untouched, GPU policy saved to %s only",
@@ -194,54 +182,66 @@ class SqliteSettings(SettingsStore):
             )
             return None
 
-    async def _transaction(self, conn: aiosqlite.Connection, change: Callable[[GpuPolicy], GpuPolicy]) -> GpuPolicy:
-        await conn.execute("BEGIN IMMEDIATE")
+    def _transaction_sync(self, conn: sqlite3.Connection, change: Callable[[GpuPolicy], GpuPolicy]) -> GpuPolicy:
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            current, value_json = await self._stored_policy(conn)
+            value_json = _row_value(conn)
+            current = _row_policy(value_json) or self._mirror.read_sync() or GpuPolicy()
             updated = change(current)
             if updated is current:
-                await conn.execute("ROLLBACK")
+                conn.execute("ROLLBACK")
                 return current
             compute = decode_object(value_json) if isinstance(value_json, bytes | str) else {}
             if compute is None:
                 log.warning("settings row %r is not a JSON object; replacing it", ROW_KEY)
                 compute = {}
             compute["gpu_policy"] = updated.as_stored()
-            await conn.execute(_UPSERT, (ROW_KEY, msgspec.json.encode(compute).decode()))
-            before = await self._write_mirror(updated)
+            conn.execute(_UPSERT, (ROW_KEY, msgspec.json.encode(compute).decode()))
+            before = self._write_mirror_sync(updated)
             try:
-                await conn.execute("COMMIT")
-            except aiosqlite.Error:
+                conn.execute("COMMIT")
+            except sqlite3.Error:
                 if before is not None:
-                    await anyio.to_thread.run_sync(self._mirror.restore_sync, before)
+                    self._mirror.restore_sync(before)
                 raise
             return updated
         except BaseException:
             if conn.in_transaction:
-                with contextlib.suppress(aiosqlite.Error):
-                    await conn.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
             raise
 
+    def _update_sync(self, conn: sqlite3.Connection, change: Callable[[GpuPolicy], GpuPolicy]) -> GpuPolicy:
+        try:
+            lock = exclusive_lock(self._mirror.lock_path)
+            lock.__enter__()
+        except OSError as exc:
+            raise StorageError(f"settings lock {self._mirror.lock_path} could not be taken: {exc}") from exc
+        try:
+            return self._transaction_sync(conn, change)
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageError(f"settings could not be saved: {exc}") from exc
+        finally:
+            lock.__exit__(None, None, None)
+
     async def update_policy(self, change: Callable[[GpuPolicy], GpuPolicy]) -> GpuPolicy:
-        """Read-modify-write in one transaction under the mirror's lock; see the class docstring."""
+        """Read-modify-write in one transaction under the mirror's lock; see the class docstring.
+
+        Once started on the writer's thread, the write finishes even if the request is cancelled.
+        """
         _, writer = await self._connections()
-        async with self._write_lock:
-            # Shielded: once started, the transaction and the lock release finish even if the request is cancelled.
-            with anyio.CancelScope(shield=True):
-                lock = exclusive_lock(self._mirror.lock_path)
-                try:
-                    await anyio.to_thread.run_sync(lock.__enter__)
-                except OSError as exc:
-                    raise StorageError(f"settings lock {self._mirror.lock_path} could not be taken: {exc}") from exc
-                self._read_cache.clear()
-                try:
-                    stored = await self._transaction(writer, change)
-                except (aiosqlite.Error, OSError) as exc:
-                    raise StorageError(f"settings could not be saved: {exc}") from exc
-                finally:
-                    lock.__exit__(None, None, None)
-        return stored
+        self._read_cache.clear()
+        try:
+            return await writer.call(self._update_sync, change)
+        finally:
+            self._read_cache.clear()
 
     async def put_policy(self, policy: GpuPolicy) -> None:
         """Store ``policy`` in the row ``compute`` and in the mirror (see ``update_policy``)."""
         await self.update_policy(lambda _current: policy)
+
+
+def _row_value(conn: sqlite3.Connection) -> Any:
+    """The raw ``value_json`` of the ``compute`` row (None when there is no row). Blocking."""
+    row = conn.execute(_SELECT, (ROW_KEY,)).fetchone()
+    return None if row is None else row[0]

@@ -27,16 +27,19 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
-from computeadvisor.adapters import _sqlite_jobs_schema as sql
+from computeadvisor.adapters import sqlite_jobs_schema as sql
 from computeadvisor.domain.errors import ComputeAdvisorError, StorageError
 
 T = TypeVar("T")
 log = logging.getLogger("computeadvisor.jobs")
 
 
-def storage_error(exc: BaseException) -> StorageError:
-    """The domain error for a failed SQLite call."""
-    return StorageError(f"scheduler store failed: {exc}")
+STORE = "scheduler store"
+
+
+def storage_error(exc: BaseException, what: str) -> StorageError:
+    """The domain error for a failed SQLite (or file) call of the store ``what``; the one translation of them."""
+    return StorageError(f"{what} failed: {exc}")
 
 
 class WriteTxn:
@@ -177,7 +180,7 @@ class GroupCommitWriter:
         if failure is not None:  # nothing of the batch is durable: every caller hears so
             if isinstance(failure, Exception) and not isinstance(failure, sqlite3.Error):
                 log.error("scheduler writer batch failed", exc_info=failure)
-            error = storage_error(failure)
+            error = storage_error(failure, STORE)
             for item in live:
                 if not item.future.done():
                     item.future.set_exception(error)
@@ -222,7 +225,7 @@ def _run_one(conn: sqlite3.Connection, txn: WriteTxn, operation: Operation[Any],
         if savepoint:
             conn.execute("ROLLBACK TO op")
             conn.execute("RELEASE op")
-        error = storage_error(exc) if isinstance(exc, sqlite3.Error) else exc
+        error = storage_error(exc, STORE) if isinstance(exc, sqlite3.Error) else exc
         if not isinstance(error, ComputeAdvisorError):
             log.error("scheduler operation failed", exc_info=exc)
         return None, error

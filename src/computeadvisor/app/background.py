@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-
-import anyio
 
 log = logging.getLogger("computeadvisor.background")
 
@@ -13,7 +12,7 @@ log = logging.getLogger("computeadvisor.background")
 async def repeat(interval_s: float, action: Callable[[], Awaitable[object]], name: str) -> None:
     """Await ``action`` every ``interval_s`` seconds until cancelled; a failure is logged and retried next time."""
     while True:
-        await anyio.sleep(interval_s)
+        await asyncio.sleep(interval_s)
         try:
             await action()
         except Exception:

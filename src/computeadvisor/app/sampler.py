@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-
-import anyio.to_thread
 
 from computeadvisor.domain.hardware import SystemSample
 from computeadvisor.ports.metrics_source import MetricsSource
@@ -12,4 +11,4 @@ from computeadvisor.ports.metrics_source import MetricsSource
 
 async def take_sample(source: MetricsSource, publish: Callable[[SystemSample], None]) -> None:
     """Take one sample off the event loop and hand it to ``publish`` (the lifespan repeats this every interval)."""
-    publish(await anyio.to_thread.run_sync(source.sample))
+    publish(await asyncio.to_thread(source.sample))
