@@ -2,7 +2,8 @@
 
 Handlers read their bodies themselves (``app/body.py``) so that ComfyVN's input rules hold exactly (``null`` is
 ``{}``, a non-object is a 400 saying so, each field error names the field). Litestar therefore cannot see the
-request types; these Structs describe them, and :func:`complete_openapi` adds them, plus the error responses
+request types; these Structs describe them (``tests/http/test_openapi_bodies.py`` fails when a parser reads a key
+they do not list), and :func:`complete_openapi` adds them, plus the error responses
 every ``/api`` route can give, to the generated document when it is first served (generating it costs
 ~40 ms, which every app built in tests would otherwise pay).
 """
@@ -16,6 +17,7 @@ from litestar import Request
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from computeadvisor.app.schemas import ErrorBody
+from computeadvisor.domain import costs
 
 Number = float | int | str  # numbers; numeric strings such as "0.1" are accepted where the contract allows
 Debug = bool | int | float | str | None
@@ -31,6 +33,7 @@ class ProviderBody(msgspec.Struct, kw_only=True):
     endpoint: str | None = None
     meta: dict[str, Any] | None = None
     debug: Debug = None
+    verbose: Debug = None
 
 
 class PolicyBody(msgspec.Struct, kw_only=True):
@@ -50,35 +53,62 @@ class ContextOverride(msgspec.Struct, kw_only=True):
     local_vram_gb: float | None = None
 
 
-class AdviseBody(msgspec.Struct, kw_only=True):
-    """POST /api/compute/advise (§3.1); without ``job`` the whole body is the job."""
+class AdviseJob(msgspec.Struct, kw_only=True):
+    """The job of an advise request (§3.3): the keys the advisor reads; any other key is ignored."""
 
-    job: dict[str, Any] | None = None
+    width: Number | None = None
+    height: Number | None = None
+    pixels: Number | None = None
+    priority: Any = None
+    sticky: Any = None
+    sticky_device: Any = None
+    vram_gb: Number | None = None
+    min_vram_gb: Number | None = None
+    required_vram_gb: Number | None = None
+    device_id: str | None = None
+    target_device: str | None = None
+    provider_id: str | None = None
+    context: ContextOverride | None = None
+
+
+class AdviseBody(AdviseJob, kw_only=True):
+    """POST /api/compute/advise (§3.1); without ``job`` the whole body is the job (its keys are listed here too)."""
+
+    job: AdviseJob | None = None
     allow_remote: Debug = None
     prefer_remote: Debug = None
-    context: ContextOverride | None = None
     debug: Debug = None
     verbose: Debug = None
 
 
-class CostJob(msgspec.Struct, kw_only=True):
-    queue: str | None = None
-    target: str | None = None
-    provider_id: str | None = None
-    duration_sec: Number | None = None
-    duration_minutes: Number | None = None
-    bytes_tx: Number | None = None
-    bytes_rx: Number | None = None
-    vram_gb: Number | None = None
-    payload: dict[str, Any] | None = None
-
-
-class CostsBody(msgspec.Struct, kw_only=True):
-    """POST /api/compute/costs (§4.1); the aliases of §4.2 are accepted too."""
-
-    job: CostJob | None = None
-    debug: Debug = None
-    verbose: Debug = None
+# The cost preview's fields come from the domain's alias lists (§4.2), so a new alias is published by itself.
+_COST_FIELDS: list[tuple[str, Any, Any]] = [
+    ("queue", str | None, None),
+    ("target", str | None, None),
+    ("provider_id", str | int | None, None),
+    *((name, Number | None, None) for name in costs.NUMBER_KEYS),
+]
+CostPayload = msgspec.defstruct(
+    "CostPayload", _COST_FIELDS, kw_only=True, namespace={"__doc__": "Job keys also read from ``job.payload``."}
+)
+_COST_JOB_FIELDS = [*_COST_FIELDS, ("payload", CostPayload | None, None)]
+CostJob = msgspec.defstruct(
+    "CostJob",
+    _COST_JOB_FIELDS,
+    kw_only=True,
+    namespace={"__doc__": "The job to price: each quantity under any of its names (§4.2)."},
+)
+CostsBody = msgspec.defstruct(
+    "CostsBody",
+    [
+        ("job", CostJob | None, None),
+        ("debug", Debug, None),
+        ("verbose", Debug, None),
+        *_COST_JOB_FIELDS,
+    ],
+    kw_only=True,
+    namespace={"__doc__": "POST /api/compute/costs (§4.1); without ``job`` the top-level keys are the job."},
+)
 
 
 class EnqueueBody(msgspec.Struct, kw_only=True):
@@ -86,11 +116,14 @@ class EnqueueBody(msgspec.Struct, kw_only=True):
 
     id: str | int | None = None
     name: str | None = None
+    title: str | None = None
     queue: str | None = None
     target: str | None = None
     priority: int | str | None = None
     sticky: bool | None = None
+    sticky_device: bool | None = None
     device_id: str | None = None
+    sticky_device_id: str | None = None
     provider_id: str | None = None
     payload: dict[str, Any] | None = None
     meta: dict[str, Any] | None = None

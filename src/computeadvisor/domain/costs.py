@@ -26,11 +26,13 @@ _COPIED_TOP_LEVEL = (
     "expected_duration_sec", "expected_duration_min", "eta_sec", "eta_minutes", "bytes_tx", "bytes_rx", "vram_gb",
 )  # fmt: skip
 _REMOVED = ("job", "debug", "verbose", "allow_remote", "prefer_remote", "context")
-_SECONDS = ("duration_sec", "duration_seconds", "eta_sec", "expected_duration_sec")
-_MINUTES = ("duration_min", "duration_minutes", "eta_minutes", "expected_duration_min")
-_BYTES_TX = ("bytes_tx", "upload_bytes", "input_bytes")
-_BYTES_RX = ("bytes_rx", "download_bytes", "output_bytes")
-_VRAM = ("vram_gb", "required_vram_gb", "min_vram_gb")
+SECONDS_KEYS = ("duration_sec", "duration_seconds", "eta_sec", "expected_duration_sec")
+MINUTES_KEYS = ("duration_min", "duration_minutes", "eta_minutes", "expected_duration_min")
+BYTES_TX_KEYS = ("bytes_tx", "upload_bytes", "input_bytes")
+BYTES_RX_KEYS = ("bytes_rx", "download_bytes", "output_bytes")
+VRAM_KEYS = ("vram_gb", "required_vram_gb", "min_vram_gb")
+NUMBER_KEYS = (*SECONDS_KEYS, *MINUTES_KEYS, *BYTES_TX_KEYS, *BYTES_RX_KEYS, *VRAM_KEYS)
+"""Every numeric key of a job the preview reads (§4.2), in the job or its ``payload``; the API schema lists them."""
 
 
 class CostInputs(msgspec.Struct, frozen=True, kw_only=True):
@@ -162,19 +164,19 @@ def resolve_cost_inputs(spec: Mapping[str, Any]) -> CostInputs:
     if provider_id is None and queue == "local":
         provider_id = "local"
 
-    seconds = _number_field(spec, _SECONDS)
+    seconds = _number_field(spec, SECONDS_KEYS)
     if seconds is None:
-        minutes = _number_field(spec, _MINUTES)
+        minutes = _number_field(spec, MINUTES_KEYS)
         seconds = minutes * 60 if minutes is not None else 0.0
-    tx = _number_field(spec, _BYTES_TX)
-    rx = _number_field(spec, _BYTES_RX)
+    tx = _number_field(spec, BYTES_TX_KEYS)
+    rx = _number_field(spec, BYTES_RX_KEYS)
     return CostInputs(
         queue=queue,
         provider_id=provider_id,
         duration_sec=seconds,
         bytes_tx=int(tx or 0),
         bytes_rx=int(rx or 0),
-        vram_gb=_number_field(spec, _VRAM),
+        vram_gb=_number_field(spec, VRAM_KEYS),
     )
 
 
