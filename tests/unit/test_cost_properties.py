@@ -122,6 +122,7 @@ def test_monotone_in_every_rate(job: CostInputs, provider: ProviderRecord | None
         raised_meta["ingress_cost_per_gb"] = lower.ingress_rate  # keep ingress fixed: it defaults to egress
     if key == "cost_per_minute" and key not in raised_meta:
         current = lower.base_rate
+    assume(math.isfinite(current + extra))  # a stored rate is always finite (validated on save)
     raised_meta[key] = current + extra
     higher = priced(job, ProviderRecord(id="p", kind=base.kind, meta=raised_meta))
     assert higher is None or higher.total >= lower.total  # None: it overflowed, which is higher still

@@ -13,6 +13,7 @@ from computeadvisor.app.schemas import (
     JobResponse,
     ScheduleHealth,
     StateResponse,
+    extending,
 )
 from computeadvisor.domain import job_requests as requests
 from computeadvisor.domain.job_spec import parse_enqueue
@@ -52,20 +53,12 @@ class ScheduleService:
     async def state(self, limit: str | None) -> StateResponse:
         size = requests.parse_limit(limit, requests.STATE_LIMIT_DEFAULT)
         await self.expire_leases()
-        page = await self._jobs.state(size)
-        return StateResponse(
-            queues=page.queues,
-            active=page.active,
-            completed=page.completed,
-            counts=page.counts,
-            feature=self._feature(),
-        )
+        return extending(StateResponse, await self._jobs.state(size), feature=self._feature())
 
     async def board(self, limit: str | None) -> BoardResponse:
         size = requests.parse_limit(limit, requests.BOARD_LIMIT_DEFAULT)
         await self.expire_leases()
-        board = await self._jobs.board(size)
-        return BoardResponse(jobs=board.jobs, generated_at=board.generated_at, feature=self._feature())
+        return extending(BoardResponse, await self._jobs.board(size), feature=self._feature())
 
     async def job(self, job_id: str) -> JobResponse:
         await self.expire_leases()

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from computeadvisor.domain.advisor import AdvisorContext, JobEcho, RawDecision, Thresholds
+from computeadvisor.domain.advisor import AdviceAnswer, JobEcho, RawDecision, Thresholds
 from computeadvisor.domain.costs import CostPreview
 from computeadvisor.domain.hardware import Device, SystemSample
 from computeadvisor.domain.health import ProviderStatus
-from computeadvisor.domain.jobs import BoardSegment, Job, JobCounts, JobView, Lease, QueueViews
+from computeadvisor.domain.jobs import Board, Job, JobCounts, Lease, StatePage
 from computeadvisor.domain.policy import GpuPolicy
 from computeadvisor.domain.providers import ProviderRecord, RegistryStats
+
+AnswerT = TypeVar("AnswerT", bound=msgspec.Struct)
+
+
+def extending(answer: type[AnswerT], value: msgspec.Struct, **extra: Any) -> AnswerT:
+    """An ``answer`` that extends the domain ``value``: every field it shares with ``value``, plus ``extra``.
+
+    Answers subclass the domain value they show, so a field added to that value is in the answer by itself.
+    """
+    shared = {name: getattr(value, name) for name in answer.__struct_fields__ if name not in extra}
+    return answer(**shared, **extra)
 
 
 class Feature(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,13 +76,7 @@ class AdviseDebug(msgspec.Struct, frozen=True, kw_only=True):
     policy: PolicyView
 
 
-class AdviseResponse(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    decision: str
-    reason: str
-    target: str
-    device: str
-    context: AdvisorContext
-    remote_allowed: bool
+class AdviseResponse(AdviceAnswer, frozen=True, kw_only=True, omit_defaults=True):
     feature: Feature
     debug: AdviseDebug | UnsetType = UNSET
 
@@ -150,17 +155,11 @@ class ScheduleHealth(msgspec.Struct, frozen=True, kw_only=True):
     feature: Feature
 
 
-class StateResponse(msgspec.Struct, frozen=True, kw_only=True):
-    queues: QueueViews
-    active: list[JobView]
-    completed: list[JobView]
-    counts: JobCounts
+class StateResponse(StatePage, frozen=True, kw_only=True):
     feature: Feature
 
 
-class BoardResponse(msgspec.Struct, frozen=True, kw_only=True):
-    jobs: list[BoardSegment]
-    generated_at: str
+class BoardResponse(Board, frozen=True, kw_only=True):
     feature: Feature
 
 

@@ -27,6 +27,7 @@ from computeadvisor.app.schemas import (
     ProviderSaved,
     ProvidersResponse,
     Unsupported,
+    extending,
 )
 from computeadvisor.domain import advisor, costs
 from computeadvisor.domain.errors import InvalidInput, NotFound
@@ -215,16 +216,7 @@ class Services:
                 allow_remote=request.allow_remote and flag,
                 policy=PolicyView.of(policy),
             )
-        return AdviseResponse(
-            decision=advice.decision,
-            reason=advice.reason,
-            target=advice.target,
-            device=advice.device,
-            context=advice.context,
-            remote_allowed=advice.remote_allowed,
-            feature=feature,
-            debug=debug,
-        )
+        return extending(AdviseResponse, advice, feature=feature, debug=debug)
 
     # -- costs (§4) ----------------------------------------------------------------------------------------
 

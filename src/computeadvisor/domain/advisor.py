@@ -72,8 +72,8 @@ class RawDecision(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
 
 
-class Advice(msgspec.Struct, frozen=True, kw_only=True):
-    """The advisor's answer; ``raw`` is the rule table's answer before fallback and policy."""
+class AdviceAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """What an advise response shows of the advice (§3.7); the HTTP answer extends exactly this."""
 
     decision: Target
     reason: str
@@ -81,6 +81,11 @@ class Advice(msgspec.Struct, frozen=True, kw_only=True):
     device: str
     context: AdvisorContext
     remote_allowed: bool
+
+
+class Advice(AdviceAnswer, frozen=True, kw_only=True):
+    """The advisor's answer; ``raw`` is the rule table's answer before fallback and policy (debug only)."""
+
     raw: RawDecision
     job: JobEcho
 
