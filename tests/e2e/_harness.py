@@ -10,12 +10,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import httpx
+
+T = TypeVar("T")
 
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT_S = 15.0
@@ -31,6 +33,16 @@ def json_body(response: httpx.Response, status: int = 200) -> dict[str, Any]:
     body = response.json()
     assert isinstance(body, dict), body
     return body
+
+
+def poll(fetch: Callable[[], T], until: Callable[[T], bool], *, timeout_s: float, interval_s: float = 0.05) -> T:
+    """``fetch()`` again every ``interval_s`` until ``until`` holds for its value or ``timeout_s`` passed; the last."""
+    deadline = time.monotonic() + timeout_s
+    value = fetch()
+    while not until(value) and time.monotonic() < deadline:
+        time.sleep(interval_s)
+        value = fetch()
+    return value
 
 
 def free_port() -> int:

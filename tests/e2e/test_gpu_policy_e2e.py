@@ -7,7 +7,6 @@ The server runs as a real ``computeadvisor serve`` subprocess; the CLI runs as a
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 
 from tests.seed_examples import DEFAULT_POLICY
 
-from ._harness import RunningServer, ServerLauncher, json_body, run_cli, write_json
+from ._harness import RunningServer, ServerLauncher, json_body, poll, run_cli, write_json
 
 pytestmark = pytest.mark.e2e
 
@@ -113,13 +112,7 @@ def test_corrupt_settings_document_is_left_untouched(launcher: ServerLauncher, s
 
 def test_gpu_list_and_the_background_sampler(server: RunningServer) -> None:
     with server.client() as http:
-        timings = []
-        for _ in range(3):
-            started = time.perf_counter()
-            listing = json_body(http.get("/api/gpu/list"))
-            timings.append(time.perf_counter() - started)
-        assert min(timings) < 0.25, timings
-        assert max(timings) < 1.0, timings
+        listing = json_body(http.get("/api/gpu/list"))
         devices = listing["devices"]
         assert devices[0]["id"] == "cpu"
         assert devices[0]["type"] == "cpu"
@@ -144,7 +137,10 @@ def test_gpu_list_and_the_background_sampler(server: RunningServer) -> None:
             assert len(devices) == 1
         assert isinstance(metrics["timestamp"], str) and metrics["timestamp"]
 
-        time.sleep(1.5)
-        second = json_body(http.get("/api/gpu/list", params={"debug": "1"}))["metrics"]
-        assert second["timestamp"] != metrics["timestamp"], (metrics["timestamp"], second["timestamp"])
+        # The sampler replaces the snapshot every second (the default interval): wait for the next one, bounded.
+        second = poll(
+            lambda: json_body(http.get("/api/gpu/list", params={"debug": "1"}))["metrics"],
+            lambda sample: sample["timestamp"] != metrics["timestamp"],
+            timeout_s=10.0,
+        )
         assert datetime.fromisoformat(second["timestamp"]) > datetime.fromisoformat(metrics["timestamp"])

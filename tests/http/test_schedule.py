@@ -844,26 +844,22 @@ KEYS = [
 numbers = st.integers(min_value=-(2**70), max_value=2**70) | st.floats() | st.sampled_from(["1e400", "-0", " 5 "])
 objects = st.dictionaries(st.sampled_from(KEYS), json_values | numbers, max_size=7)
 bodies = st.one_of(json_values, objects, objects)
-_CLIENTS: dict[int, Api] = {}
 
 
-def _shared_api(make_client: ClientFactory) -> Api:
-    """One client per fixture instance, with jobs a and b enqueued: hypothesis runs many examples in one test."""
-    key = id(make_client)
-    if key not in _CLIENTS:
-        _CLIENTS.clear()
-        clock = FakeClock(START)
-        api = Api(make_client(jobs=MemoryJobStore(clock=clock)), clock)
-        api.enqueue(id="a")
-        api.enqueue(id="b", queue="remote")
-        _CLIENTS[key] = api
-    return _CLIENTS[key]
+@pytest.fixture
+def shared_api(make_client: ClientFactory) -> Api:
+    """One client for every hypothesis example of a test, with jobs a and b enqueued."""
+    clock = FakeClock(START)
+    api = Api(make_client(jobs=MemoryJobStore(clock=clock)), clock)
+    api.enqueue(id="a")
+    api.enqueue(id="b", queue="remote")
+    return api
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(route=st.sampled_from(POST_ROUTES), body=bodies, tick=st.sampled_from([0.0, 0.5, 3601.0]))
-def test_no_body_produces_a_5xx(make_client: ClientFactory, route: str, body: Any, tick: float) -> None:
-    api = _shared_api(make_client)
+def test_no_body_produces_a_5xx(shared_api: Api, route: str, body: Any, tick: float) -> None:
+    api = shared_api
     api.clock.advance(tick)
     answer = api.post(route, body, status=None)  # the checks of Api: JSON object, feature, detail on errors
     assert answer.get("status_code", 200) < 500, answer
@@ -871,11 +867,13 @@ def test_no_body_produces_a_5xx(make_client: ClientFactory, route: str, body: An
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(limit=st.text(max_size=6), job_id=st.text(min_size=1, max_size=12))
-def test_no_query_or_path_produces_a_5xx(make_client: ClientFactory, limit: str, job_id: str) -> None:
-    api = _shared_api(make_client)
+def test_no_query_or_path_produces_a_5xx(shared_api: Api, limit: str, job_id: str) -> None:
+    api = shared_api
+    text = limit.strip()
+    valid = re.fullmatch(r"[+-]?[0-9]+", text, re.ASCII) is not None and 1 <= int(text) <= 1000
     for route in ("state", "board"):
         response = api.client.get(f"/api/schedule/{route}", params={"limit": limit})
-        assert response.status_code in (200, 400), response.text
+        assert response.status_code == (200 if valid else 400), (limit, response.text)
         assert response.json()["feature"] == FEATURE_OFF
     response = api.client.get(f"/api/schedule/jobs/{quote(job_id, safe='')}")
     assert response.status_code < 500, response.text
@@ -890,3 +888,9 @@ def test_complete_whose_cost_overflows_is_a_400_and_leaves_the_job_running(api: 
     job = api.job("r")
     assert (job["status"], job["cost_estimate"], job["vram_gb"]) == ("running", None, 16.0)
     assert api.post("complete", {"job_id": "r", "duration_sec": 60})["job"]["cost_estimate"] == 0.136
+
+
+@pytest.mark.parametrize("limit", ["١٠", "1_0", "1.0", "1e1", "0", "1001", ""])
+def test_a_limit_is_ascii_digits_from_1_to_1000(api: Api, limit: str) -> None:
+    error = api.get(f"/api/schedule/state?limit={limit}", status=400)
+    assert error["detail"].startswith("limit:"), error

@@ -11,7 +11,7 @@ from typing import Any
 from computeadvisor.domain.errors import FieldError
 
 _NUMERIC = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_INTEGER = re.compile(r"[+-]?\d+")
+_INTEGER = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: int() would also take "٣"
 _ON_WORDS = frozenset({"1", "true", "yes", "on", "debug"})
 
 
