@@ -101,7 +101,6 @@ async def main() -> None:
                 (f"{name} advise", app, "POST", "/api/compute/advise", ADVISE),
                 (f"{name} costs", app, "POST", "/api/compute/costs", COSTS),
             ]
-        stack.callback(variants["service"].close)
         for _, app, method, path, body in scenarios:  # warm-up
             await per_request_us(app, method, path, body, args.requests // 3)
         results: dict[str, list[float]] = {name: [] for name, *_ in scenarios}
