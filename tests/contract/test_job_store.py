@@ -331,6 +331,17 @@ async def test_heartbeat_extends_with_the_same_token(store: JobStore, clock: Fak
     assert beat.lease.expires_at == iso_utc(T0 + 139 + 30)
 
 
+async def test_leases_expired_says_when_expiry_has_work(store: JobStore, clock: FakeClock) -> None:
+    assert await store.leases_expired() is False  # nothing running
+    await enqueue(store, {"id": "x"})
+    await claim(store, {"lease_seconds": 5})
+    assert await store.leases_expired() is False  # running, lease not over
+    clock.advance(5)
+    assert await store.leases_expired() is True
+    assert [job.id for job in await store.expire_leases(PriceBook())] == ["x"]
+    assert await store.leases_expired() is False  # processed
+
+
 async def test_lease_expiry_requeues_then_fails_at_the_cap(make_store: MakeStore, clock: FakeClock) -> None:
     store = await make_store(attempt_cap=2)
     await enqueue(store, {"id": "e", "queue": "remote", "provider_id": "runpod-dev", "priority": 1})

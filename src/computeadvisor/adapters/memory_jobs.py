@@ -143,6 +143,10 @@ class MemoryJobStore(JobStore):
     async def cancel(self, job_id: str) -> Job:
         return self._put(machine.cancel(self._state(job_id), self._now(), self._next_seq())).job
 
+    async def leases_expired(self) -> bool:
+        now = self._now()
+        return any(machine.lease_expired(state, now) for state in self._with_status(JobStatus.RUNNING))
+
     async def expire_leases(self, prices: PriceBook) -> list[Job]:
         now = self._now()
         expired = [s for s in self._with_status(JobStatus.RUNNING) if machine.lease_expired(s, now)]

@@ -284,14 +284,18 @@ class SqliteJobStore(JobStore):
 
         return await self._submit(op)
 
-    async def expire_leases(self, prices: PriceBook) -> list[Job]:
+    async def leases_expired(self) -> bool:
         now = self._now()
         if self._expiry.settled(now):
-            return []
+            return False
         rows = await self._read(sql.NEXT_EXPIRY)
         self._expiry.seen(rows[0][0] if rows else None)
-        if self._expiry.settled(now):
+        return not self._expiry.settled(now)
+
+    async def expire_leases(self, prices: PriceBook) -> list[Job]:
+        if not await self.leases_expired():
             return []
+        now = self._now()
 
         def op(txn: WriteTxn) -> list[Job]:
             changed: list[Job] = []

@@ -40,7 +40,8 @@ class ScheduleService:
 
     async def expire_leases(self) -> None:
         """Requeue (or fail at the attempt cap) every running job whose lease has ended."""
-        await self._jobs.expire_leases(await self._prices())
+        if await self._jobs.leases_expired():  # the common case reads neither the store nor the registry
+            await self._jobs.expire_leases(await self._prices())
 
     async def counts(self) -> JobCounts:
         """Queue depths and totals after expiry (what the advisor reads)."""

@@ -23,9 +23,10 @@ from computeadvisor.ports.lifecycle import Lifecycle
 class JobStore(Lifecycle, Protocol):
     """The scheduler's store of jobs. Every mutation is atomic and durable when it returns (§5.9).
 
-    Callers run :meth:`expire_leases` before any scheduler operation and before counting queues (§5.5); the
-    other methods do not expire leases themselves. A store only records: the transitions of ``job_machine``
-    price finished jobs from the :class:`PriceBook` the caller read from the registry.
+    Callers run :meth:`expire_leases` (when :meth:`leases_expired`) before any scheduler operation and before
+    counting queues (§5.5); the other methods do not expire leases themselves. A store only records: the
+    transitions of ``job_machine`` price finished jobs from the :class:`PriceBook` the caller read from the
+    registry.
     """
 
     async def enqueue(self, spec: JobSpec) -> tuple[Job, bool]:
@@ -154,6 +155,18 @@ class JobStore(Lifecycle, Protocol):
 
         Returns:
             The totals, regardless of any page size.
+        """
+        ...
+
+    async def leases_expired(self) -> bool:
+        """Whether a running job's lease may have ended by now, cheaply (no write; usually no read either).
+
+        Lets the caller skip reading the registry for :meth:`expire_leases` when nothing can expire.
+
+        Returns:
+            True when a lease may have ended (a false alarm costs one :meth:`expire_leases`); never False while
+            an ended lease is unprocessed, except for what another process sharing the store did in the last
+            second.
         """
         ...
 
