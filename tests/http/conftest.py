@@ -23,6 +23,7 @@ from computeadvisor.domain.policy import GpuPolicy
 from computeadvisor.domain.providers import ProviderRecord
 from computeadvisor.ports.health_probe import HealthProbe
 from computeadvisor.ports.job_store import JobStore
+from computeadvisor.ports.provider_registry import ProviderRegistry
 from tests import seed_examples
 
 ClientFactory = Callable[..., TestClient]  # type: ignore[type-arg]
@@ -46,10 +47,11 @@ def make_client() -> Iterator[ClientFactory]:
         flags: StaticFlags | None = None,
         token: str | None = None,
         health: HealthProbe | None = None,
+        registry: ProviderRegistry | None = None,
     ) -> TestClient:  # type: ignore[type-arg]
         sample = SystemSample(ok=True, gpus=list(gpus), first_gpu=gpus[0] if gpus else None, source="nvml")
         adapters = memory_adapters(
-            registry=MemoryRegistry(providers),
+            registry=registry or MemoryRegistry(providers),
             flags=flags or StaticFlags(enabled=flag),
             metrics=StaticMetrics(sample),
             jobs=jobs or MemoryJobStore(),

@@ -63,7 +63,9 @@ class JsonFileRegistry(ProviderRegistry):
         try:
             data = msgspec.json.decode(raw)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
-            raise CorruptDocument(f"not valid UTF-8 JSON: {exc}") from None
+            raise CorruptDocument(f"not valid UTF-8 JSON: {exc}") from exc
+        except RecursionError as exc:
+            raise CorruptDocument("JSON nested too deeply to read") from exc
         return reg.document_from_builtins(data)
 
     def _load_or_move_aside(self) -> reg.RegistryDocument:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from computeadvisor.domain.errors import FieldError, InvalidInput
-from computeadvisor.domain.values import non_negative_number, plainly_truthy
+from computeadvisor.domain.values import nesting_depth, non_negative_number, plainly_truthy
 
 STORAGE_PATH = "config/compute_providers.json"
 MASK = "***"
@@ -21,6 +21,9 @@ RATE_KEYS = (
     "vram_cost_per_gb_minute",
     "default_vram_gb",
 )
+META_MAX_DEPTH = 32  # levels of objects and arrays in ``meta`` (§2.1)
+META_MAX_BYTES = 64 * 1024  # ``meta`` as compact JSON
+UNSHOWABLE_META = "meta could not be shown: it nests deeper than 32 levels; save the provider again or delete it"
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
 _SCHEMES = frozenset({"http", "https", "stub", "memory"})
 _SECRET_PARTS = ("api_key", "apikey", "token", "secret", "password", "passwd")
@@ -69,6 +72,10 @@ def validate_provider(body: Mapping[str, Any]) -> ProviderRecord:
         meta = {}
     if not isinstance(meta, dict):
         raise FieldError("meta", "must be an object")
+    if nesting_depth(meta, META_MAX_DEPTH) > META_MAX_DEPTH:
+        raise FieldError("meta", f"must not nest deeper than {META_MAX_DEPTH} levels")
+    if len(msgspec.json.encode(meta)) > META_MAX_BYTES:
+        raise FieldError("meta", f"must be at most {META_MAX_BYTES // 1024} KiB as JSON")
     for key in RATE_KEYS:
         if meta.get(key) is not None:
             non_negative_number(meta[key], f"meta.{key}")
@@ -138,7 +145,13 @@ def _mask(value: Any) -> Any:
 
 
 def masked(record: ProviderRecord) -> ProviderRecord:
-    """The record with every secret meta value, at any depth, shown as ``***``."""
+    """The record with every secret meta value, at any depth, shown as ``***``.
+
+    A ``meta`` nested deeper than the limit (stored by an older version or a hand edit) cannot be walked safely:
+    it is shown as ``{"error": UNSHOWABLE_META}`` instead, so one record never breaks a listing.
+    """
+    if nesting_depth(record.meta, META_MAX_DEPTH) > META_MAX_DEPTH:
+        return msgspec.structs.replace(record, meta={"error": UNSHOWABLE_META})
     return msgspec.structs.replace(record, meta=_mask(record.meta))
 
 

@@ -1,4 +1,4 @@
-"""Reading loosely typed JSON values the way the contract (§0.1, §0.4) defines it."""
+"""Reading loosely typed JSON values the way the API reference (§0.1, §0.4) defines it."""
 
 from __future__ import annotations
 
@@ -13,6 +13,28 @@ from computeadvisor.domain.errors import FieldError
 _NUMERIC = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: int() would also take "٣"
 _ON_WORDS = frozenset({"1", "true", "yes", "on", "debug"})
+MAX_BODY_DEPTH = 100
+"""How deeply arrays and objects may nest in a request body (§0.1); ComfyUI workflows nest about five levels."""
+
+
+def nesting_depth(value: Any, limit: int) -> int:
+    """How deeply lists and dicts nest in ``value`` (a scalar is 0, ``{}`` is 1), counted no further than
+    ``limit + 1``. Iterative, so data nested deeper than Python's recursion limit is measured safely."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def is_on(value: Any) -> bool:
