@@ -894,3 +894,17 @@ def test_complete_whose_cost_overflows_is_a_400_and_leaves_the_job_running(api: 
 def test_a_limit_is_ascii_digits_from_1_to_1000(api: Api, limit: str) -> None:
     error = api.get(f"/api/schedule/state?limit={limit}", status=400)
     assert error["detail"].startswith("limit:"), error
+
+
+@pytest.mark.parametrize("job_id", ["a/b", "a\nb", "a\x00b", " a", "-a", "a b", "é", "x" * 129])
+def test_a_job_id_that_could_not_be_read_back_is_refused(api: Api, job_id: str) -> None:
+    error = api.post("enqueue", {"id": job_id}, status=400)
+    assert error["detail"].startswith("id: must match"), error
+    assert api.state()["counts"]["queues"]["local"] == 0
+
+
+@pytest.mark.parametrize("job_id", ["hero-shot", "check-0a1b2c", "j0", "a.b:c_d-e", "x" * 128, 42])
+def test_every_accepted_job_id_reads_back(api: Api, job_id: str | int) -> None:
+    job = api.post("enqueue", {"id": job_id})["job"]
+    assert job["id"] == str(job_id)
+    assert api.job(str(job_id))["id"] == str(job_id)

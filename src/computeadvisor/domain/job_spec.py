@@ -7,6 +7,7 @@ state. Two bodies that normalize to equal specs are the same job.
 from __future__ import annotations
 
 import math
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -17,6 +18,7 @@ from computeadvisor.domain.errors import FieldError
 from computeadvisor.domain.jobs import QUEUES
 from computeadvisor.domain.values import as_integer, non_negative_number, plainly_truthy
 
+JOB_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
@@ -113,7 +115,11 @@ def _parse_id(value: Any) -> str | None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise FieldError("id", "must be a string or an integer")
-    return str(value)
+    job_id = str(value)
+    if not JOB_ID_PATTERN.fullmatch(job_id):
+        # Every id accepted must be readable back at /api/schedule/jobs/{id}: no "/", no control characters.
+        raise FieldError("id", f"must match {JOB_ID_PATTERN.pattern}")
+    return job_id
 
 
 def _parse_name(body: Mapping[str, Any], job_id: str) -> str:
