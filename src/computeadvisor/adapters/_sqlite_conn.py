@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Self, TypeVar
 
 from computeadvisor.adapters import sqlite_jobs_schema as sql
-from computeadvisor.adapters.sqlite_writer import STORE, GroupCommitWriter, storage_error
+from computeadvisor.adapters.sqlite_writer import STORE, GroupCommitWriter
+from computeadvisor.adapters.storage_errors import storage_error
 from computeadvisor.domain.errors import StorageError
 from computeadvisor.domain.values import iso_utc
 
@@ -121,7 +122,7 @@ class ConnectionThread:
         return cls(conn, thread, what)
 
     def error(self, exc: BaseException) -> StorageError:
-        """The domain error for a failed SQLite or file call of this store."""
+        """The domain error for a failed SQLite or file call of this store (``StorageFull`` for a full disk)."""
         return storage_error(exc, self._what)
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:

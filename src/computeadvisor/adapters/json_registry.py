@@ -19,6 +19,7 @@ from computeadvisor.adapters._files import (
     write_atomic,
 )
 from computeadvisor.adapters.file_signatures import STAT_SIGNATURES, FileSignatures, Signature
+from computeadvisor.adapters.storage_errors import storage_error
 from computeadvisor.domain import registry as reg
 from computeadvisor.domain.errors import CorruptDocument, StorageError
 from computeadvisor.domain.providers import STORAGE_PATH, ProviderRecord, RegistryStats, registry_stats
@@ -116,17 +117,17 @@ class JsonFileRegistry(ProviderRegistry):
     # -- writing -------------------------------------------------------------------------------------------
 
     def _change_sync(self, change: Callable[[reg.RegistryDocument], tuple[reg.RegistryDocument, T]]) -> T:
-        with exclusive_lock(self._lock_path), self._mutex:
-            current = self._load_or_move_aside()
-            updated, result = change(current)
-            if updated is not current:
-                try:
+        try:
+            with exclusive_lock(self._lock_path), self._mutex:
+                current = self._load_or_move_aside()
+                updated, result = change(current)
+                if updated is not current:
                     write_atomic(self._path, encode_pretty(updated.to_builtins()))
-                except OSError as exc:
-                    raise StorageError(f"provider registry could not be saved: {exc}") from exc
-            self._doc, self._signature = updated, self._file_signature()
-            self._persisted = self._path.exists()
-            return result
+                self._doc, self._signature = updated, self._file_signature()
+                self._persisted = self._path.exists()
+                return result
+        except OSError as exc:  # the lock, the temp file, fsync or rename: nothing in memory changed
+            raise storage_error(exc, "provider registry", saving=True) from exc
 
     async def _change(self, change: Callable[[reg.RegistryDocument], tuple[reg.RegistryDocument, T]]) -> T:
         return await asyncio.to_thread(self._change_sync, change)

@@ -26,6 +26,7 @@ from computeadvisor.adapters._settings_mirror import (
 )
 from computeadvisor.adapters._sqlite_conn import ConnectionThread, connect
 from computeadvisor.adapters.file_signatures import STAT_SIGNATURES, FileSignatures
+from computeadvisor.adapters.storage_errors import storage_error
 from computeadvisor.domain.errors import CorruptDocument, StorageError
 from computeadvisor.domain.policy import GpuPolicy
 from computeadvisor.ports.settings_store import SettingsStore
@@ -213,16 +214,10 @@ class SqliteSettings(SettingsStore):
 
     def _update_sync(self, conn: sqlite3.Connection, change: Callable[[GpuPolicy], GpuPolicy]) -> GpuPolicy:
         try:
-            lock = exclusive_lock(self._mirror.lock_path)
-            lock.__enter__()
-        except OSError as exc:
-            raise StorageError(f"settings lock {self._mirror.lock_path} could not be taken: {exc}") from exc
-        try:
-            return self._transaction_sync(conn, change)
-        except (sqlite3.Error, OSError) as exc:
-            raise StorageError(f"settings could not be saved: {exc}") from exc
-        finally:
-            lock.__exit__(None, None, None)
+            with exclusive_lock(self._mirror.lock_path):
+                return self._transaction_sync(conn, change)
+        except (sqlite3.Error, OSError) as exc:  # the lock, the mirror or the database: the row is rolled back
+            raise storage_error(exc, "GPU policy", saving=True) from exc
 
     async def update_policy(self, change: Callable[[GpuPolicy], GpuPolicy]) -> GpuPolicy:
         """Read-modify-write in one transaction under the mirror's lock; see the class docstring.

@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
 from computeadvisor.adapters import sqlite_jobs_schema as sql
+from computeadvisor.adapters.storage_errors import storage_error
 from computeadvisor.domain.errors import ComputeAdvisorError, StorageError
 
 T = TypeVar("T")
@@ -35,11 +36,6 @@ log = logging.getLogger("computeadvisor.jobs")
 
 
 STORE = "scheduler store"
-
-
-def storage_error(exc: BaseException, what: str) -> StorageError:
-    """The domain error for a failed SQLite (or file) call of the store ``what``; the one translation of them."""
-    return StorageError(f"{what} failed: {exc}")
 
 
 class WriteTxn:

@@ -17,6 +17,7 @@ from computeadvisor.domain.errors import (
     InvalidInput,
     NotFound,
     StorageError,
+    StorageFull,
 )
 
 log = logging.getLogger("computeadvisor.http")
@@ -25,6 +26,7 @@ STATUS_BY_ERROR: tuple[tuple[type[ComputeAdvisorError], int], ...] = (
     (InvalidInput, 400),
     (NotFound, 404),
     (Conflict, 409),
+    (StorageFull, 507),  # before its base class: the first match wins
     (StorageError, 500),
 )
 _FEATURE_PREFIXES = ("/api/gpu", "/api/providers", "/api/compute", "/api/schedule")

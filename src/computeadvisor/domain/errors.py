@@ -9,6 +9,7 @@ into HTTP statuses::
      ├── NotFound               an unknown provider or job id
      ├── Conflict               a state the operation cannot apply to
      ├── StorageError           a store could not be read or written (the only server-side failure)
+     │    ├── StorageFull       ... because the disk is full (reads still work; writes work again once space returns)
      │    └── CorruptDocument   ... because a stored document is not what it must be (moved aside or left alone)
      └── UnresolvableHost       a host name has no address (a probe reports it; never an HTTP status of its own)
 
@@ -49,6 +50,10 @@ class Conflict(ComputeAdvisorError):
 
 class StorageError(ComputeAdvisorError):
     """A store could not be read or written; nothing the client did wrong."""
+
+
+class StorageFull(StorageError):
+    """A write failed because the filesystem holding the store has no space left; nothing was changed."""
 
 
 class CorruptDocument(StorageError):
