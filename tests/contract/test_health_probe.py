@@ -80,9 +80,9 @@ async def test_probe_all_keeps_registry_order_and_never_raises(
 ) -> None:
     probe, _, _ = any_probe
     providers = [*ECHO_PROVIDERS, ProviderRecord(id="empty")]
-    results = await probe_all(probe, providers, limit=2)
+    results = await probe_all(probe, providers, deadline_s=5.0, limit=2)
     assert results == [echo_result()] * len(ECHO_PROVIDERS) + [ProbeResult(ok=False, error="missing base_url")]
-    assert await probe_all(probe, []) == []
+    assert await probe_all(probe, [], deadline_s=5.0) == []
 
 
 # -- fan-out ------------------------------------------------------------------------------------------------
@@ -117,12 +117,59 @@ async def test_probe_all_is_bounded_and_ordered() -> None:
     fake = SlowFake()
     providers = [ProviderRecord(id=str(i), meta={"delay": (7 - i % 7) * 0.002}) for i in range(20)]
     providers[5] = ProviderRecord(id="5", meta={"delay": 0, "explode": True})
-    results = await probe_all(fake, providers, limit=3)
+    results = await probe_all(fake, providers, deadline_s=5.0, limit=3)
     assert [r.payload for r in results] == [p.id if p.id != "5" else msgspec.UNSET for p in providers]
     assert results[5] == ProbeResult(ok=False, error="probe failed: RuntimeError: broken adapter")
     assert fake.most == 3
     with pytest.raises(ValueError, match="at least 1"):
-        await probe_all(fake, providers, limit=0)
+        await probe_all(fake, providers, deadline_s=5.0, limit=0)
+
+
+async def test_probe_all_has_one_deadline_and_reports_the_late_as_timed_out() -> None:
+    fake = SlowFake()
+    providers = [
+        ProviderRecord(id="quick", meta={"delay": 0}),
+        *(ProviderRecord(id=f"slow{i}", meta={"delay": 60}) for i in range(3)),
+    ]
+    results = await probe_all(fake, providers, deadline_s=0.2)
+    assert results[0].ok is True
+    late = ProbeResult(ok=False, error="timed out after 0.2 s (the health check's deadline)", latency_ms=200)
+    assert results[1:] == [late] * 3
+    assert fake.in_flight == 0  # the late probes were cancelled, not left running
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts connections and never answers; counts them."""
+
+    def __init__(self) -> None:
+        self.open = 0
+        self.most = 0
+        self.total = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.open += 1
+        self.total += 1
+        self.most = max(self.most, self.open)
+        try:
+            await reader.read()  # until the client hangs up
+        finally:
+            self.open -= 1
+            writer.close()
+
+
+async def test_outbound_probes_share_one_process_wide_cap_and_every_call_one_deadline() -> None:
+    silent = SilentServer()
+    server = await asyncio.start_server(silent.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    providers = [ProviderRecord(id=f"p{i}", base=f"http://127.0.0.1:{port}") for i in range(10)]
+    async with server, HttpHealthProbe(StaticResolver(), timeout_s=0.3, max_in_flight=4) as probe:
+        calls = [probe_all(probe, providers, deadline_s=0.3) for _ in range(4)]
+        answers = await asyncio.gather(*calls)
+    assert silent.most <= 4, silent.most  # 40 probes wanted at once; the cap let 4 out
+    assert 1 <= silent.total <= 8, silent.total  # the deadline ended the rest before they ever connected
+    for results in answers:
+        assert len(results) == 10
+        assert all(not r.ok and r.error is not msgspec.UNSET and "timed out" in r.error for r in results), results
 
 
 # -- HTTP against real servers on 127.0.0.1 ------------------------------------------------------------------

@@ -44,6 +44,9 @@ BODY_CAP = 64 * 1024
 DEFAULT_TIMEOUT_S = 5.0
 """Overall deadline of one probe, in seconds: resolution, connection, headers and body together."""
 
+MAX_IN_FLIGHT = 16
+"""Outbound probes in flight at once in this process (an implementation constant, §9)."""
+
 USER_AGENT = "computeadvisor-health/1"
 log = logging.getLogger("computeadvisor.health")
 
@@ -82,10 +85,14 @@ class HttpHealthProbe(HealthProbe):
         timeout_s: float = DEFAULT_TIMEOUT_S,
         deny_private: bool = False,
         body_cap: int = BODY_CAP,
+        max_in_flight: int = MAX_IN_FLIGHT,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        if timeout_s <= 0 or body_cap <= 0:
-            raise ValueError("timeout_s and body_cap must be positive")
+        if timeout_s <= 0 or body_cap <= 0 or max_in_flight < 1:
+            raise ValueError("timeout_s, body_cap and max_in_flight must be positive")
+        # One gate for the whole process: however many health requests run at once, no more probes than this
+        # are in flight; a probe waiting for the gate spends its own timeout waiting.
+        self._gate = asyncio.Semaphore(max_in_flight)
         self._resolver = resolver
         self._timeout_s = timeout_s
         self._timeout = httpx.Timeout(timeout_s)
@@ -129,7 +136,7 @@ class HttpHealthProbe(HealthProbe):
             return plan
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(self._timeout_s):
+            async with asyncio.timeout(self._timeout_s), self._gate:
                 return await self._probe(plan, started)
         except TimeoutError:
             return failed(f"timed out after {self._timeout_s:g} s", _ms_since(started))

@@ -32,7 +32,7 @@ LEASE_EXPIRY_INTERVAL_S = 1.0
 def create_app(config: Config | None = None, adapters: Adapters | None = None) -> Litestar:
     """Build the ASGI app; tests pass in-memory ``adapters``, the CLI passes a ``config``."""
     config = config or load_config()
-    services = build_services(adapters if adapters is not None else build_adapters(config))
+    services = build_services(adapters if adapters is not None else build_adapters(config), config)
     sample = functools.partial(take_sample, services.adapters.metrics, services.publish_sample)
 
     @asynccontextmanager

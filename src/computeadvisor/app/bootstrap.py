@@ -89,9 +89,10 @@ def memory_adapters(**overrides: Any) -> Adapters:
     return msgspec.structs.replace(adapters, **overrides)
 
 
-def build_services(adapters: Adapters) -> Services:
+def build_services(adapters: Adapters, config: Config) -> Services:
     """The use cases over one set of adapters (one registry instance serves every route, §0.7)."""
-    return Services(adapters, ScheduleService(adapters.jobs, adapters.registry, adapters.flags))
+    schedule = ScheduleService(adapters.jobs, adapters.registry, adapters.flags)
+    return Services(adapters, schedule, probe_deadline_s=config.health_timeout)
 
 
 @asynccontextmanager

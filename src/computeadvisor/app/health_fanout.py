@@ -17,14 +17,18 @@ log = logging.getLogger("computeadvisor.health")
 
 
 async def probe_all(
-    probe: HealthProbe, providers: Sequence[ProviderRecord], *, limit: int = FANOUT_LIMIT
+    probe: HealthProbe, providers: Sequence[ProviderRecord], *, deadline_s: float, limit: int = FANOUT_LIMIT
 ) -> list[ProbeResult]:
     """Probe every provider, at most ``limit`` at a time; the i-th result belongs to the i-th provider.
 
-    A probe that breaks its never-raise promise becomes an ``ok: false`` result rather than cancelling the others.
+    The whole fan-out has one deadline of ``deadline_s`` seconds (the per-probe timeout, not a multiple of it): a
+    provider not answered by then is reported as timed out, never waited for. A probe that breaks its never-raise
+    promise becomes an ``ok: false`` result rather than cancelling the others.
     """
     if limit < 1:
         raise ValueError("limit must be at least 1")
+    if not providers:
+        return []
     gate = asyncio.Semaphore(limit)
 
     async def one(provider: ProviderRecord) -> ProbeResult:
@@ -35,6 +39,14 @@ async def probe_all(
                 log.warning("health probe of %s raised", provider.id, exc_info=True)
                 return ProbeResult(ok=False, error=f"probe failed: {type(exc).__name__}: {exc}")
 
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(one(provider)) for provider in providers]
-    return [task.result() for task in tasks]
+    tasks = [asyncio.create_task(one(provider)) for provider in providers]
+    try:
+        await asyncio.wait(tasks, timeout=deadline_s)
+    finally:
+        for task in tasks:
+            task.cancel()  # no-op for the finished ones
+        await asyncio.gather(*tasks, return_exceptions=True)  # the cancelled ones close their connections
+    late = ProbeResult(
+        ok=False, error=f"timed out after {deadline_s:g} s (the health check's deadline)", latency_ms=int(deadline_s * 1000)
+    )
+    return [task.result() if task.done() and not task.cancelled() else late for task in tasks]

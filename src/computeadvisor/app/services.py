@@ -66,9 +66,10 @@ class Adapters(msgspec.Struct, frozen=True, kw_only=True):
 class Services:
     """The service's use cases over one set of adapters; ``bootstrap.build_services`` wires them."""
 
-    def __init__(self, adapters: Adapters, schedule: ScheduleService) -> None:
+    def __init__(self, adapters: Adapters, schedule: ScheduleService, *, probe_deadline_s: float) -> None:
         self.adapters = adapters
         self.schedule = schedule
+        self._probe_deadline_s = probe_deadline_s
         self.sample = SystemSample()
         # The latest probe result per provider id (§2.8 health memory): in memory, forgotten on restart.
         self._healthy: dict[str, bool] = {}
@@ -163,7 +164,7 @@ class Services:
             self._healthy[record.id] = result.ok
             return HealthOne(ok=result.ok, status=with_provider(result, record.id), feature=self.feature())
         records = await self.adapters.registry.records()
-        results = await probe_all(self.adapters.health, records)
+        results = await probe_all(self.adapters.health, records, deadline_s=self._probe_deadline_s)
         statuses = []
         for record, result in zip(records, results, strict=True):
             self._healthy[record.id] = result.ok
