@@ -46,7 +46,6 @@ async def probe_all(
         for task in tasks:
             task.cancel()  # no-op for the finished ones
         await asyncio.gather(*tasks, return_exceptions=True)  # the cancelled ones close their connections
-    late = ProbeResult(
-        ok=False, error=f"timed out after {deadline_s:g} s (the health check's deadline)", latency_ms=int(deadline_s * 1000)
-    )
+    error = f"timed out after {deadline_s:g} s (the health check's deadline)"
+    late = ProbeResult(ok=False, error=error, latency_ms=int(deadline_s * 1000))
     return [task.result() if task.done() and not task.cancelled() else late for task in tasks]
