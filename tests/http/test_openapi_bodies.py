@@ -120,6 +120,8 @@ def _resolve(schema: dict[str, Any], components: dict[str, Any]) -> list[dict[st
     options = schema.get("anyOf") or schema.get("oneOf")
     if options:
         return [found for option in options for found in _resolve(option, components)]
+    if "type" not in schema:
+        return [{"type": "object"}]  # any value at all, objects with any keys included
     return [schema] if schema.get("type") == "object" else []
 
 
@@ -161,3 +163,47 @@ def test_the_recording_catches_an_undocumented_key(document: dict[str, Any]) -> 
     schema = document["paths"]["/api/schedule/claim"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     read = keys_read([lambda r: r({}).get("no_such_key")])
     assert [key for key in read if not documented(key, schema, components)] == ["no_such_key"]
+
+
+# -- the rest of what the document says ---------------------------------------------------------------------
+
+
+def test_the_bearer_token_is_declared_where_the_service_asks_for_it(document: dict[str, Any]) -> None:
+    assert document["components"]["securitySchemes"]["bearerToken"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The token the server was started with (--token); only needed when one is configured.",
+    }
+    paths = document["paths"]
+    always: list[dict[str, list[str]]] = [{"bearerToken": []}]
+    debug_only: list[dict[str, list[str]]] = [{}, {"bearerToken": []}]
+    for path, method in [("/api/schedule/enqueue", "post"), ("/api/gpu/policy", "put"), ("/api/providers", "post"),
+                         ("/api/providers/{provider_id}", "delete"), ("/api/providers/health", "get")]:  # fmt: skip
+        assert paths[path][method]["security"] == always, (path, method)
+    for path, method in [("/api/compute/advise", "post"), ("/api/gpu/list", "get"), ("/api/providers", "get")]:
+        assert paths[path][method]["security"] == debug_only, (path, method)
+    for path, method in [("/api/schedule/state", "get"), ("/api/gpu/policy", "get")]:
+        assert "security" not in paths[path][method], (path, method)
+
+
+def test_the_rules_the_parsers_enforce_are_published(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    assert schemas["PolicyBody"]["required"] == ["mode"]
+    assert "Mm][Aa][Nn][Uu][Aa][Ll]" in schemas["PolicyBody"]["properties"]["mode"]["pattern"]
+    assert schemas["ProviderBody"]["properties"]["id"]["anyOf"][0]["pattern"].endswith("{0,63}\\s*$")
+    state = document["paths"]["/api/schedule/state"]["get"]["parameters"]
+    assert [p["schema"] for p in state if p["name"] == "limit"] == [{"type": "integer", "minimum": 1, "maximum": 1000}]
+    # No GPU on the in-memory host: cpu is the only device id a policy may name.
+    device = schemas["PolicyBody"]["properties"]["manual_device"]["anyOf"][0]["pattern"]
+    assert device == r"^\s*(?:[Cc][Pp][Uu])\s*$"
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [("/api/gpu/policy", "GET, OPTIONS, POST, PUT"), ("/api/providers", "GET, OPTIONS, POST"),
+     ("/api/providers/x", "DELETE, OPTIONS"), ("/api/schedule/claim", "OPTIONS, POST")],
+)  # fmt: skip
+def test_options_lists_every_method_of_a_path(client: TestClient, path: str, allow: str) -> None:  # type: ignore[type-arg]
+    response = client.options(path)
+    assert response.status_code == 204
+    assert response.headers["allow"] == allow

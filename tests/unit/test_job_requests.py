@@ -115,12 +115,31 @@ def test_fail_and_requeue() -> None:
         parse_requeue({"job_id": "r", "priority": "high"})
 
 
-@pytest.mark.parametrize(("value", "limit"), [(None, 200), ("1", 1), (" 1000 ", 1000), (50, 50), ("+7", 7)])
+@pytest.mark.parametrize(
+    ("value", "limit"),
+    [(None, 200), ("1", 1), (" 1000 ", 1000), (50, 50), ("+7", 7), (2.0, 2)],  # 2.0 is an integer
+)
 def test_limit(value: Any, limit: int) -> None:
     assert parse_limit(value, STATE_LIMIT_DEFAULT) == limit
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-1", "1001", "", "1.5", 0, True, 2.0])
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "1001", "", "1.5", 0, True, 2.5, float("inf")])
 def test_bad_limit(value: Any) -> None:
     with pytest.raises(FieldError, match="limit"):
         parse_limit(value, BOARD_LIMIT_DEFAULT)
+
+
+@pytest.mark.parametrize(
+    ("body", "job_id", "lease"),
+    [({"job_id": 7838.0, "lease_seconds": 30.0}, "7838", 30), ({"job_id": "7838", "lease_seconds": 30}, "7838", 30)],
+)
+def test_a_json_integer_may_be_written_with_a_zero_fraction(body: dict[str, Any], job_id: str, lease: int) -> None:
+    # JSON Schema (and so the published OpenAPI document) counts 7838.0 as an integer; the parsers agree.
+    beat = parse_heartbeat(body)
+    assert (beat.job_id, beat.lease_seconds) == (job_id, lease)
+
+
+@pytest.mark.parametrize("value", [7838.5, float("nan"), float("inf"), True, "1.0"])
+def test_a_fraction_is_not_an_integer(value: Any) -> None:
+    with pytest.raises(FieldError, match="lease_seconds"):
+        parse_heartbeat({"job_id": "a", "lease_seconds": value})

@@ -19,6 +19,7 @@ from computeadvisor.app.background import repeat
 from computeadvisor.app.bootstrap import build_adapters, build_services, opened
 from computeadvisor.app.errors import exception_handlers
 from computeadvisor.app.openapi import CompletedJsonRenderPlugin
+from computeadvisor.app.options import allow_all_methods_middleware
 from computeadvisor.app.routes import compute_routes, gpu_routes, provider_routes, schedule_routes
 from computeadvisor.app.sampler import take_sample
 from computeadvisor.app.security import AUTH_STATE_KEY, debug_query_token_middleware
@@ -60,13 +61,16 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
         dependencies={"services": Provide(provide_services, sync_to_thread=False, use_cache=True)},
         exception_handlers=exception_handlers(services.feature),
         request_max_body_size=config.max_body_bytes,
-        middleware=[debug_query_token_middleware],
+        middleware=[allow_all_methods_middleware, debug_query_token_middleware],
         state=State({AUTH_STATE_KEY: config.token}),
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="computeadvisor",
             version=__version__,
-            render_plugins=[CompletedJsonRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[
+                CompletedJsonRenderPlugin(lambda: [gpu.id for gpu in services.sample.gpus]),
+                SwaggerRenderPlugin(path="/swagger"),
+            ],
         ),
         debug=False,
     )

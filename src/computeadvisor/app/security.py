@@ -17,6 +17,10 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from computeadvisor.domain.values import is_on
 
 AUTH_STATE_KEY = "auth_token"
+TOKEN: list[dict[str, list[str]]] = [{"bearerToken": []}]
+"""OpenAPI ``security`` of a route that needs the token whenever one is configured."""
+TOKEN_FOR_DEBUG: list[dict[str, list[str]]] = [{}, {"bearerToken": []}]
+"""OpenAPI ``security`` of a route that needs the token only for a debug request."""
 
 
 def _token_ok(authorization: str | None, token: str) -> bool:

@@ -14,7 +14,14 @@ import msgspec
 from computeadvisor.domain.errors import FieldError
 from computeadvisor.domain.hardware import GpuInfo
 from computeadvisor.domain.policy import GpuPolicy, pins_cpu, select_gpu
-from computeadvisor.domain.values import as_int_loose, as_number, debug_from_body, is_on, plainly_truthy
+from computeadvisor.domain.values import (
+    as_int_loose,
+    as_number,
+    debug_from_body,
+    is_on,
+    plainly_truthy,
+    whole_number,
+)
 
 Target = Literal["cpu", "gpu", "remote"]
 _JOB_EXCLUDED = ("debug", "verbose", "context", "job", "allow_remote", "prefer_remote")
@@ -101,7 +108,7 @@ def parse_advise_request(body: Mapping[str, Any]) -> AdviseRequest:
     if override is not None and not isinstance(override, dict):
         raise FieldError("context", "must be an object")
     if override is not None:
-        _check_override(override)
+        override = _checked_override(override)
     return AdviseRequest(
         job=job,
         allow_remote=is_on(body.get("allow_remote")) or is_on(body.get("prefer_remote")),
@@ -110,20 +117,25 @@ def parse_advise_request(body: Mapping[str, Any]) -> AdviseRequest:
     )
 
 
-def _check_override(override: Mapping[str, Any]) -> None:
+def _checked_override(override: Mapping[str, Any]) -> dict[str, Any]:
+    """The override with its typed keys checked (§3.1) and counts as ints; other keys as given."""
+    checked = dict(override)
     for key in _BOOL_KEYS:
         if key in override and not isinstance(override[key], bool):
             raise FieldError(f"context.{key}", "must be a boolean")
     for key in _COUNT_KEYS:
-        value = override.get(key, 0)
-        if key in override and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise FieldError(f"context.{key}", "must be an integer >= 0")
+        if key in override:
+            count = whole_number(override[key])
+            if count is None or count < 0:
+                raise FieldError(f"context.{key}", "must be an integer >= 0")
+            checked[key] = count
     if "local_vram_gb" in override:
         value = override["local_vram_gb"]
         if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
             raise FieldError("context.local_vram_gb", "must be a number >= 0")
         if as_number(value) is None:
             raise FieldError("context.local_vram_gb", "must be a finite number")
+    return checked
 
 
 def derive_context(

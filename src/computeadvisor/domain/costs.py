@@ -13,7 +13,7 @@ import msgspec
 
 from computeadvisor.domain.errors import FieldError, InvalidInput
 from computeadvisor.domain.providers import ProviderRecord
-from computeadvisor.domain.values import as_number, non_negative_number
+from computeadvisor.domain.values import as_number, id_text, non_negative_number
 
 GIB = 1024**3
 REMOTE_DEFAULT_RATE = 0.05
@@ -158,16 +158,20 @@ def resolve_cost_inputs(spec: Mapping[str, Any]) -> CostInputs:
     found = _lookup(spec, ("provider_id",))
     if found is not None:
         value = found[1]
-        if isinstance(value, bool) or not isinstance(value, str | int):
+        text = id_text(value)
+        if text is None:
             raise FieldError("provider_id", "must be a string")
-        provider_id = str(value).strip() or None
+        provider_id = text.strip() or None
     if provider_id is None and queue == "local":
         provider_id = "local"
 
     seconds = _number_field(spec, SECONDS_KEYS)
     if seconds is None:
-        minutes = _number_field(spec, MINUTES_KEYS)
-        seconds = minutes * 60 if minutes is not None else 0.0
+        found = _lookup(spec, MINUTES_KEYS)
+        minutes = 0.0 if found is None else non_negative_number(found[1], found[0])
+        seconds = minutes * 60
+        if found is not None and not math.isfinite(seconds):
+            raise FieldError(found[0], _TOO_LARGE)
     tx = _number_field(spec, BYTES_TX_KEYS)
     rx = _number_field(spec, BYTES_RX_KEYS)
     return CostInputs(

@@ -19,7 +19,7 @@ from computeadvisor.domain.job_spec import (
     parse_queue,
 )
 from computeadvisor.domain.jobs import DEFAULT_LEASE_SECONDS, FINISHED, JobStatus
-from computeadvisor.domain.values import as_integer, plainly_truthy
+from computeadvisor.domain.values import as_integer, id_text, plainly_truthy, whole_number
 
 MISSING_JOB_ID = "Missing job_id"
 MAX_LEASE_SECONDS = 2**31 - 1  # about 68 years: the expiry stays a representable date
@@ -78,22 +78,22 @@ def parse_job_id(body: Mapping[str, Any]) -> str:
     value = body.get("job_id")
     if not plainly_truthy(value):
         raise InvalidInput(MISSING_JOB_ID)
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    job_id = id_text(value)
+    if job_id is None:
         raise FieldError("job_id", "must be a string or an integer")
-    return str(value)
+    return job_id
 
 
 def parse_lease_seconds(value: Any) -> int | None:
     """A positive JSON integer of seconds up to 2**31 - 1; None when null."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int):
+    seconds = whole_number(value)
+    if seconds is None or seconds <= 0:
         raise FieldError("lease_seconds", "must be a positive integer")
-    if value <= 0:
-        raise FieldError("lease_seconds", "must be a positive integer")
-    if value > MAX_LEASE_SECONDS:
+    if seconds > MAX_LEASE_SECONDS:
         raise FieldError("lease_seconds", f"must be at most {MAX_LEASE_SECONDS}")
-    return value
+    return seconds
 
 
 def parse_claim(body: Mapping[str, Any]) -> ClaimRequest:

@@ -16,7 +16,7 @@ import msgspec
 
 from computeadvisor.domain.errors import FieldError
 from computeadvisor.domain.jobs import QUEUES
-from computeadvisor.domain.values import as_integer, non_negative_number, plainly_truthy
+from computeadvisor.domain.values import as_integer, id_text, non_negative_number, plainly_truthy
 
 JOB_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 INT64_MIN = -(2**63)
@@ -96,7 +96,12 @@ def optional_non_negative(value: Any, field: str) -> float | None:
 
 
 def parse_queue(body: Mapping[str, Any], aliases: tuple[str, ...] = ("queue",)) -> str:
-    """The queue named by the first alias that is neither null nor ``""``, trimmed and lower-cased; else ``local``."""
+    """The queue named by the first alias that is neither null nor ``""``, trimmed and lower-cased; else ``local``.
+
+    Every alias given is checked, not only the one that names the queue: a wrong ``target`` beside a good
+    ``queue`` is still a 400 naming ``target``.
+    """
+    queues = []
     for alias in aliases:
         value = body.get(alias)
         if value is None or value == "":
@@ -106,16 +111,16 @@ def parse_queue(body: Mapping[str, Any], aliases: tuple[str, ...] = ("queue",)) 
         queue = value.strip().lower() or "local"
         if queue not in QUEUES:
             raise FieldError(alias, "queue must be 'local' or 'remote'")
-        return queue
-    return "local"
+        queues.append(queue)
+    return queues[0] if queues else "local"
 
 
 def _parse_id(value: Any) -> str | None:
     if not plainly_truthy(value):
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
+    job_id = id_text(value)
+    if job_id is None:
         raise FieldError("id", "must be a string or an integer")
-    job_id = str(value)
     if not JOB_ID_PATTERN.fullmatch(job_id):
         # Every id accepted must be readable back at /api/schedule/jobs/{id}: no "/", no control characters.
         raise FieldError("id", f"must match {JOB_ID_PATTERN.pattern}")
@@ -152,9 +157,10 @@ def _parse_provider(body: Mapping[str, Any], queue: str) -> str | None:
         if value is None:
             continue
         # Same rule as the cost preview (§4.2): a string or an integer id, trimmed; "" counts as absent.
-        if isinstance(value, bool) or not isinstance(value, str | int):
+        text = id_text(value)
+        if text is None:
             raise FieldError(field, "must be a string")
-        text = str(value).strip()
+        text = text.strip()
         if text:
             return text
     return "local" if queue == "local" else None

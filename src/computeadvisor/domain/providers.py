@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from computeadvisor.domain.errors import FieldError, InvalidInput
-from computeadvisor.domain.values import nesting_depth, non_negative_number, plainly_truthy
+from computeadvisor.domain.values import id_text, nesting_depth, non_negative_number, plainly_truthy
 
 STORAGE_PATH = "config/compute_providers.json"
 MASK = "***"
@@ -52,9 +52,10 @@ def validate_provider(body: Mapping[str, Any]) -> ProviderRecord:
     raw_id = body.get("id")
     if not plainly_truthy(raw_id):
         raise InvalidInput("missing provider id")
-    if isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
+    id_given = id_text(raw_id)
+    if id_given is None:
         raise FieldError("id", "must be a string or an integer")
-    provider_id = str(raw_id).strip()
+    provider_id = id_given.strip()
     if not provider_id:
         raise InvalidInput("provider id missing")
     if not _ID.fullmatch(provider_id):

@@ -90,12 +90,31 @@ def non_negative_number(value: Any, field: str) -> float:
     return number
 
 
-def as_integer(value: Any) -> int | None:
-    """An integer from a JSON integer (not a boolean) or a string of sign and digits; None otherwise."""
+def whole_number(value: Any) -> int | None:
+    """A JSON integer: an int, or a float with no fractional part (``5.0``: JSON Schema counts it as an integer
+    too); None for booleans, fractions, non-finite numbers and anything else."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def id_text(value: Any) -> str | None:
+    """An id given as a string, or as a JSON integer (in decimal); None for any other type."""
+    if isinstance(value, str):
+        return value
+    number = whole_number(value)
+    return None if number is None else str(number)
+
+
+def as_integer(value: Any) -> int | None:
+    """An integer from a JSON integer (``whole_number``) or a string of sign and digits; None otherwise."""
+    number = whole_number(value)
+    if number is not None:
+        return number
     if isinstance(value, str):
         text = value.strip()
         if _INTEGER.fullmatch(text):

@@ -10,12 +10,12 @@ from litestar.handlers import HTTPRouteHandler
 
 from computeadvisor.app.body import json_object
 from computeadvisor.app.schemas import AdviseResponse, CostsResponse
-from computeadvisor.app.security import require_token_for_debug_body
+from computeadvisor.app.security import TOKEN_FOR_DEBUG, require_token_for_debug_body
 from computeadvisor.app.services import Services
 from computeadvisor.domain.values import debug_from_body
 
 
-@post("/api/compute/advise", status_code=200)
+@post("/api/compute/advise", status_code=200, security=TOKEN_FOR_DEBUG)
 async def advise(request: Request[Any, Any, Any], services: NamedDependency[Services]) -> AdviseResponse:
     """Where a job should run (cpu, gpu or remote) and why."""
     body = await json_object(request)
@@ -23,7 +23,7 @@ async def advise(request: Request[Any, Any, Any], services: NamedDependency[Serv
     return await services.advise(body)
 
 
-@post("/api/compute/costs", status_code=200)
+@post("/api/compute/costs", status_code=200, security=TOKEN_FOR_DEBUG)
 async def costs(request: Request[Any, Any, Any], services: NamedDependency[Services]) -> CostsResponse:
     """What a job would cost on a provider; never bills."""
     body = await json_object(request)

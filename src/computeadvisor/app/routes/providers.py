@@ -18,24 +18,24 @@ from computeadvisor.app.schemas import (
     ProvidersResponse,
     Unsupported,
 )
-from computeadvisor.app.security import require_token
+from computeadvisor.app.security import TOKEN, TOKEN_FOR_DEBUG, require_token
 from computeadvisor.app.services import Services
 from computeadvisor.domain.values import is_on
 
 
-@get("/api/providers")
+@get("/api/providers", security=TOKEN_FOR_DEBUG)
 async def list_providers(services: NamedDependency[Services], debug: FromQuery[str | None] = None) -> ProvidersResponse:
     """The registry in insertion order, secrets masked; ``?debug=1`` adds stats."""
     return await services.list_providers(debug=is_on(debug))
 
 
-@post("/api/providers", status_code=200, guards=[require_token])
+@post("/api/providers", status_code=200, guards=[require_token], security=TOKEN)
 async def save_provider(request: Request[Any, Any, Any], services: NamedDependency[Services]) -> ProviderSaved:
     """Insert or replace a provider record; durable when this answers 2xx."""
     return await services.save_provider(await json_object(request))
 
 
-@delete("/api/providers/{provider_id:str}", status_code=200, guards=[require_token])
+@delete("/api/providers/{provider_id:str}", status_code=200, guards=[require_token], security=TOKEN)
 async def delete_provider(
     provider_id: FromPath[str], services: NamedDependency[Services], debug: FromQuery[str | None] = None
 ) -> ProviderDeleted:
@@ -46,7 +46,7 @@ async def delete_provider(
 ProviderIdQuery = Annotated[str | None, QueryParameter(name="id", description="A provider id.")]
 
 
-@get("/api/providers/health", guards=[require_token])
+@get("/api/providers/health", guards=[require_token], security=TOKEN)
 async def provider_health(
     services: NamedDependency[Services], provider_id: ProviderIdQuery = None
 ) -> HealthOne | HealthAll:
@@ -54,13 +54,13 @@ async def provider_health(
     return await services.provider_health(provider_id)
 
 
-@get("/api/providers/quota", guards=[require_token])
+@get("/api/providers/quota", guards=[require_token], security=TOKEN)
 async def provider_quota(services: NamedDependency[Services], provider_id: ProviderIdQuery = None) -> Unsupported:
     """No vendor adapters in v1: ``unsupported`` for every provider."""
     return await services.provider_unsupported(provider_id)
 
 
-@get("/api/providers/templates", guards=[require_token])
+@get("/api/providers/templates", guards=[require_token], security=TOKEN)
 async def provider_templates(services: NamedDependency[Services], provider_id: ProviderIdQuery = None) -> Unsupported:
     """No vendor adapters in v1: ``unsupported`` for every provider."""
     return await services.provider_unsupported(provider_id)

@@ -18,7 +18,7 @@ from computeadvisor.app.schemas import (
     ScheduleHealth,
     StateResponse,
 )
-from computeadvisor.app.security import require_token
+from computeadvisor.app.security import TOKEN, require_token
 from computeadvisor.app.services import Services
 
 Req = Request[Any, Any, Any]
@@ -49,43 +49,43 @@ async def schedule_job(services: Svc, job_id: FromPath[str]) -> JobResponse:
     return await services.schedule.job(job_id)
 
 
-@post("/api/schedule/enqueue", status_code=200, guards=[require_token])
+@post("/api/schedule/enqueue", status_code=200, guards=[require_token], security=TOKEN)
 async def enqueue(request: Req, services: Svc) -> EnqueueResponse:
     """Add a job (idempotent per id); durable when this answers 2xx."""
     return await services.schedule.enqueue(await json_object(request))
 
 
-@post("/api/schedule/claim", status_code=200, guards=[require_token])
+@post("/api/schedule/claim", status_code=200, guards=[require_token], security=TOKEN)
 async def claim(request: Req, services: Svc) -> ClaimResponse:
     """Take the next job of a queue with a lease; ``job: null`` when the queue is empty."""
     return await services.schedule.claim(await json_object(request))
 
 
-@post("/api/schedule/heartbeat", status_code=200, guards=[require_token])
+@post("/api/schedule/heartbeat", status_code=200, guards=[require_token], security=TOKEN)
 async def heartbeat(request: Req, services: Svc) -> ClaimResponse:
     """Extend a running job's lease (same token)."""
     return await services.schedule.heartbeat(await json_object(request))
 
 
-@post("/api/schedule/complete", status_code=200, guards=[require_token])
+@post("/api/schedule/complete", status_code=200, guards=[require_token], security=TOKEN)
 async def complete(request: Req, services: Svc) -> JobResponse:
     """Finish a running job, recording measurements and its cost."""
     return await services.schedule.complete(await json_object(request))
 
 
-@post("/api/schedule/fail", status_code=200, guards=[require_token])
+@post("/api/schedule/fail", status_code=200, guards=[require_token], security=TOKEN)
 async def fail(request: Req, services: Svc) -> JobResponse:
     """Fail a running job."""
     return await services.schedule.fail(await json_object(request))
 
 
-@post("/api/schedule/requeue", status_code=200, guards=[require_token])
+@post("/api/schedule/requeue", status_code=200, guards=[require_token], security=TOKEN)
 async def requeue(request: Req, services: Svc) -> JobResponse:
     """Put a job back at the end of its priority band."""
     return await services.schedule.requeue(await json_object(request))
 
 
-@post("/api/schedule/cancel", status_code=200, guards=[require_token])
+@post("/api/schedule/cancel", status_code=200, guards=[require_token], security=TOKEN)
 async def cancel(request: Req, services: Svc) -> JobResponse:
     """Cancel a queued or running job."""
     return await services.schedule.cancel(await json_object(request))

@@ -1,0 +1,254 @@
+"""The request bodies as the OpenAPI document publishes them, with the rules the parsers enforce.
+
+Handlers parse bodies with the domain's own functions (ComfyVN's lenient input rules: ``null`` means absent, a
+falsy id means "generate one", numeric strings count as numbers), so Litestar never decodes these Structs; they
+describe what the parsers accept, as exactly as JSON Schema can say it. ``tests/http/test_openapi_bodies.py``
+fails when a parser reads a key not listed here, and the schemathesis test checks the rules both ways (valid data
+accepted, invalid data refused).
+
+Where acceptance depends on the server's state (a GPU that must be present, a cost that must not overflow, a
+nesting depth), the schema cannot say so and the field's description does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from computeadvisor.domain import costs
+
+# Patterns are ECMA-262 (JSON Schema) and anchored; the parsers trim strings first, hence the \s*.
+NUMBER_TEXT = r"^\s*\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,2})?\s*$"
+INTEGER_TEXT = r"^\s*[+-]?[0-9]{1,18}\s*$"
+PROVIDER_ID = r"^\s*[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\s*$"
+JOB_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+QUEUE = r"^\s*(?:[Ll][Oo][Cc][Aa][Ll]|[Rr][Ee][Mm][Oo][Tt][Ee])?\s*$"
+MODE = r"^\s*(?:[Aa][Uu][Tt][Oo]|[Mm][Aa][Nn][Uu][Aa][Ll]|[Ss][Tt][Ii][Cc][Kk][Yy])\s*$"
+DEVICE = r"^\s*(?:[Cc][Pp][Uu]|(?:[Gg][Pp][Uu]|[Cc][Uu][Dd][Aa]):[0-9]+)\s*$"
+BYTES_TEXT = r"^\s*\+?[0-9]{1,18}(?:\.[0-9]*)?\s*$"
+
+
+def present_devices(gpu_indices: Iterable[int]) -> str:
+    """The pattern of the device ids valid on this host: ``cpu`` and its GPUs (under either name)."""
+    indices = "|".join(str(index) for index in sorted(set(gpu_indices)))
+    gpu = f"|(?:[Gg][Pp][Uu]|[Cc][Uu][Dd][Aa]):0*(?:{indices})" if indices else ""
+    return rf"^\s*(?:[Cc][Pp][Uu]{gpu})\s*$"
+
+
+BASE = (
+    r"^\s*$|^\s*(?:[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9][A-Za-z0-9.-]*(?::[0-9]{1,5})?(?:[/?#]\S*)?"
+    r"|(?:[Ss][Tt][Uu][Bb]|[Mm][Ee][Mm][Oo][Rr][Yy]):\S*)\s*$"
+)
+
+NonNegative = Annotated[float, Meta(ge=0)] | Annotated[str, Meta(pattern=NUMBER_TEXT)]
+"""A finite number >= 0, or a numeric string of one."""
+Integer = (
+    Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
+    | Annotated[str, Meta(pattern=INTEGER_TEXT, description="an integer string (18 digits at most)")]
+)
+Loose = Any
+"""A key read with plain truthiness or debug truthiness (§0.1, §0.4): any JSON value is accepted."""
+AnyObject = Any
+"""An object kept as given; any other value is ignored (taken as ``{}``)."""
+Device = Annotated[str, Meta(pattern=DEVICE, description="cpu, or gpu:<n> (cuda:<n> too) of a GPU present on the host")]
+ByteCount = Annotated[float, Meta(ge=0, lt=2**63)] | Annotated[str, Meta(pattern=BYTES_TEXT)]
+"""Bytes: a number or numeric string >= 0, stored as a 64-bit integer."""
+JobIdRef = Annotated[str, Meta(min_length=1)] | Annotated[int, Meta(ge=1)]
+"""A job id in a transition body: a non-empty string, or an integer (converted); an unknown id is 404."""
+LeaseSeconds = Annotated[int, Meta(ge=1, le=2**31 - 1)]
+
+
+class ProviderBody(msgspec.Struct, kw_only=True):
+    """POST /api/providers: insert or replace a provider (§2.3)."""
+
+    id: Annotated[str, Meta(pattern=PROVIDER_ID)] | Annotated[int, Meta(ge=1)]
+    kind: str | None = None
+    base: Annotated[str, Meta(pattern=BASE)] | None = None
+    base_url: Annotated[str, Meta(pattern=BASE)] | None = None
+    endpoint: Annotated[str, Meta(pattern=BASE)] | None = None
+    meta: ProviderMeta | None = None
+    debug: Loose = None
+    verbose: Loose = None
+
+
+class ProviderMeta(msgspec.Struct, kw_only=True):
+    """Free keys, except the rates (finite, >= 0); at most 32 levels deep and 64 KiB as JSON (§2.1)."""
+
+    cost_per_minute: NonNegative | None = None
+    egress_cost_per_gb: NonNegative | None = None
+    ingress_cost_per_gb: NonNegative | None = None
+    vram_cost_per_gb_minute: NonNegative | None = None
+    default_vram_gb: NonNegative | None = None
+
+
+class PolicyBody(msgspec.Struct, kw_only=True):
+    """PUT/POST /api/gpu/policy (§1.4)."""
+
+    mode: Annotated[str, Meta(pattern=MODE)]
+    preferred_id: Device | None = None
+    manual_device: Device | None = None
+
+
+class ContextOverride(msgspec.Struct, kw_only=True):
+    """Override keys, each optional but never null when present; other keys are only echoed in debug (§3.1)."""
+
+    has_gpu: bool | UnsetType = UNSET
+    remote_available: bool | UnsetType = UNSET
+    feature_enabled: bool | UnsetType = UNSET
+    local_queue_depth: Annotated[int, Meta(ge=0)] | UnsetType = UNSET
+    remote_queue_depth: Annotated[int, Meta(ge=0)] | UnsetType = UNSET
+    local_vram_gb: Annotated[float, Meta(ge=0)] | UnsetType = UNSET
+
+
+class AdviseJob(msgspec.Struct, kw_only=True):
+    """The job of an advise request (§3.3): the keys the advisor reads. A value it cannot use is ignored."""
+
+    width: Loose = None
+    height: Loose = None
+    pixels: Loose = None
+    priority: Loose = None
+    sticky: Loose = None
+    sticky_device: Loose = None
+    vram_gb: Loose = None
+    min_vram_gb: Loose = None
+    required_vram_gb: Loose = None
+    device_id: Loose = None
+    target_device: Loose = None
+    provider_id: Loose = None
+    context: ContextOverride | None = None
+
+
+class AdviseBody(AdviseJob, kw_only=True):
+    """POST /api/compute/advise (§3.1); when ``job`` is not an object the whole body is the job (its keys are
+    listed here too). A falsy ``context`` means none."""
+
+    job: Loose = None
+    allow_remote: Loose = None
+    prefer_remote: Loose = None
+    debug: Loose = None
+    verbose: Loose = None
+
+
+# The cost preview's fields come from the domain's alias lists (§4.2), so a new alias is published by itself.
+_COST_FIELDS: list[tuple[str, Any, Any]] = [
+    ("queue", str | None, None),
+    ("target", str | None, None),
+    ("provider_id", str | int | None, None),
+    *((name, NonNegative | None, None) for name in costs.NUMBER_KEYS),
+]
+CostPayload = msgspec.defstruct(
+    "CostPayload", _COST_FIELDS, kw_only=True, namespace={"__doc__": "Job keys also read from ``job.payload``."}
+)
+_COST_JOB_FIELDS = [*_COST_FIELDS, ("payload", CostPayload | Any, None)]
+CostJob = msgspec.defstruct(
+    "CostJob",
+    _COST_JOB_FIELDS,
+    kw_only=True,
+    namespace={"__doc__": "The job to price: each quantity under any of its names (§4.2)."},
+)
+CostsBody = msgspec.defstruct(
+    "CostsBody",
+    [("job", CostJob | Any, None), ("debug", Loose, None), ("verbose", Loose, None), *_COST_JOB_FIELDS],
+    kw_only=True,
+    namespace={"__doc__": "POST /api/compute/costs (§4.1); without a ``job`` object the top-level keys are the job."},
+)
+
+
+class EnqueueBody(msgspec.Struct, kw_only=True):
+    """POST /api/schedule/enqueue (§5.2). A falsy ``id`` (absent, null, "", 0, false) gets a generated one."""
+
+    id: (
+        Annotated[str, Meta(pattern=f"^$|{JOB_ID}")]
+        | Annotated[int, Meta(ge=0)]
+        | Literal[False]
+        | Annotated[dict[str, Any], Meta(max_length=0)]
+        | Annotated[list[Any], Meta(max_length=0)]
+        | None
+    ) = None
+    name: str | None = None
+    title: str | None = None
+    queue: Annotated[str, Meta(pattern=QUEUE)] | None = None
+    target: Annotated[str, Meta(pattern=QUEUE)] | None = None
+    priority: Integer | None = None
+    sticky: Loose = None
+    sticky_device: Loose = None
+    device_id: str | None = None
+    sticky_device_id: str | None = None
+    provider_id: str | int | None = None
+    payload: AnyObject = None
+    meta: AnyObject = None
+    bytes_tx: ByteCount | None = None
+    bytes_rx: ByteCount | None = None
+    vram_gb: NonNegative | None = None
+
+
+class ClaimBody(msgspec.Struct, kw_only=True):
+    queue: Annotated[str, Meta(pattern=QUEUE)] | None = None
+    worker_id: str | None = None
+    device_id: str | None = None
+    lease_seconds: LeaseSeconds | None = None
+
+
+class HeartbeatBody(msgspec.Struct, kw_only=True):
+    job_id: JobIdRef
+    lease_token: str | None = None
+    lease_seconds: LeaseSeconds | None = None
+
+
+class CompleteBody(msgspec.Struct, kw_only=True):
+    job_id: JobIdRef
+    lease_token: str | None = None
+    status: Annotated[str, Meta(pattern=r"^(?:succeeded|failed|cancelled)?$")] | None = None
+    duration_sec: NonNegative | None = None
+    bytes_tx: ByteCount | None = None
+    bytes_rx: ByteCount | None = None
+    vram_gb: NonNegative | None = None
+    cost_estimate: NonNegative | None = None
+
+
+class FailBody(msgspec.Struct, kw_only=True):
+    job_id: JobIdRef
+    error: str | None = None
+    lease_token: str | None = None
+
+
+class RequeueBody(msgspec.Struct, kw_only=True):
+    job_id: JobIdRef
+    priority: Integer | None = None
+
+
+class CancelBody(msgspec.Struct, kw_only=True):
+    job_id: JobIdRef
+
+
+REQUEST_BODIES: dict[tuple[str, str], type[msgspec.Struct]] = {
+    ("/api/providers", "post"): ProviderBody,
+    ("/api/gpu/policy", "put"): PolicyBody,
+    ("/api/gpu/policy", "post"): PolicyBody,
+    ("/api/compute/advise", "post"): AdviseBody,
+    ("/api/compute/costs", "post"): CostsBody,
+    ("/api/schedule/enqueue", "post"): EnqueueBody,
+    ("/api/schedule/claim", "post"): ClaimBody,
+    ("/api/schedule/heartbeat", "post"): HeartbeatBody,
+    ("/api/schedule/complete", "post"): CompleteBody,
+    ("/api/schedule/fail", "post"): FailBody,
+    ("/api/schedule/requeue", "post"): RequeueBody,
+    ("/api/schedule/cancel", "post"): CancelBody,
+}
+"""The body of every route that reads one; ``null`` or no body at all counts as ``{}`` (§0.1)."""
+_COST_IGNORED = ["job", "debug", "verbose", "allow_remote", "prefer_remote", "context"]
+SCHEMA_RULES: dict[str, dict[str, Any]] = {
+    # Costs needs something to price (§4.1): a non-empty ``job`` object, or a key that is not one of those the
+    # preview removes from the job.
+    "CostJob": {"minProperties": 1},
+    "CostsBody": {
+        "anyOf": [
+            {"required": ["job"], "properties": {"job": {"type": "object", "minProperties": 1}}},
+            {"not": {"propertyNames": {"enum": _COST_IGNORED}}},
+        ]
+    },
+}
+"""Rules a Struct cannot state, added to the named schemas (a body with rules is never empty)."""
