@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -153,15 +154,15 @@ class ServerLauncher:
         self._log_dir = log_dir
         self._servers: list[RunningServer] = []
 
-    def start(self, root: Path, *, args: Sequence[str] = ()) -> RunningServer:
+    def start(self, root: Path, *, args: Sequence[str] = (), nofile: int | None = None) -> RunningServer:
         """Start a server on ``root`` and wait until GET /api/providers answers; retries a port lost to a race.
 
-        ``args`` are extra ``serve`` options, e.g. ``("--token", "T")``.
+        ``args`` are extra ``serve`` options, e.g. ``("--token", "T")``; ``nofile`` limits the process's open files.
         """
         root.mkdir(parents=True, exist_ok=True)
         last_error = ""
         for _attempt in range(3):
-            server = self._spawn(root, args)
+            server = self._spawn(root, args, nofile)
             error = self._wait_ready(server)
             if error is None:
                 return server
@@ -170,7 +171,7 @@ class ServerLauncher:
                 break
         raise AssertionError(last_error)
 
-    def _spawn(self, root: Path, args: Sequence[str] = ()) -> RunningServer:
+    def _spawn(self, root: Path, args: Sequence[str] = (), nofile: int | None = None) -> RunningServer:
         port = free_port()
         log_path = self._log_dir / f"server-{len(self._servers)}-{port}.log"
         log = log_path.open("wb")
@@ -188,7 +189,14 @@ class ServerLauncher:
             "warning",
             *args,
         ]
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env)
+
+        def limit_files() -> None:
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, cwd=root, env=env, preexec_fn=limit_files
+        )
         server = RunningServer(root=root, port=port, process=process, log_path=log_path, _log=log)
         self._servers.append(server)
         return server

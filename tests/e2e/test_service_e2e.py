@@ -234,17 +234,23 @@ def _chunks(data: bytes) -> Iterator[bytes]:
 
 
 def test_body_limit_and_error_bodies_over_http(server: RunningServer) -> None:
-    prefix, suffix = b'{"id":"big","meta":{"pad":"', b'"}}'
-    exactly_1mib = prefix + b"a" * (1024 * 1024 - len(prefix) - len(suffix)) + suffix
+    def body_of(size: int, field: bytes) -> bytes:
+        prefix, suffix = b'{"id":"big","' + field + b'":{"pad":"', b'"}}'
+        return prefix + b"a" * (size - len(prefix) - len(suffix)) + suffix
+
+    exactly_1mib, too_big = body_of(1024 * 1024, b"payload"), body_of(1024 * 1024 + 1, b"meta")
     assert len(exactly_1mib) == 1024 * 1024
-    too_big = exactly_1mib[: -len(suffix)] + b"a" + suffix
     with server.client() as http:
         for content in (too_big, _chunks(too_big)):
             error = json_body(http.post("/api/providers", content=content), status=413)
             assert error["status_code"] == 413
             assert error["feature"] == FEATURE_OFF
         assert _listed_ids(http) == []
-        assert json_body(http.post("/api/providers", content=exactly_1mib))["provider"]["id"] == "big"
+        # A body of exactly the limit is read; a provider's meta has its own, smaller limit (64 KiB).
+        assert json_body(http.post("/api/schedule/enqueue", content=exactly_1mib))["job"]["id"] == "big"
+        error = json_body(http.post("/api/providers", content=body_of(1024 * 1024, b"meta")), status=400)
+        assert error["detail"] == "meta: must be at most 64 KiB as JSON"
+        assert _listed_ids(http) == []
 
         error = json_body(http.post("/api/compute/costs", content=b"{not json"), status=400)
         assert (error["status_code"], error["feature"]) == (400, FEATURE_OFF)

@@ -122,3 +122,11 @@ def test_specs_built_in_code_are_checked() -> None:
         JobSpec(id="a", name="a", bytes_rx=2**63)
     with pytest.raises(ValueError, match="finite"):
         JobSpec(id="a", name="a", vram_gb=float("nan"))
+
+
+def test_every_queue_alias_given_is_checked() -> None:
+    with pytest.raises(FieldError, match=r"^target:"):
+        parse_enqueue({"queue": "local", "target": "gpu"})
+    with pytest.raises(FieldError, match=r"^target:"):
+        parse_enqueue({"queue": "remote", "target": True})
+    assert parse_enqueue({"queue": "remote", "target": "REMOTE"}).queue == "remote"

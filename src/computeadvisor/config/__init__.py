@@ -38,6 +38,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     attempt_cap: int = DEFAULT_ATTEMPT_CAP
     retention: int = DEFAULT_RETENTION
     max_body_bytes: int = MAX_BODY_BYTES
+    header_timeout: float = 10.0
+    max_connections: int = 1000
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -48,6 +50,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
             raise ConfigError("attempt_cap must be >= 1 and retention >= 0")
         if self.max_body_bytes < 1:
             raise ConfigError("max_body_bytes must be >= 1")
+        if self.header_timeout <= 0 or self.max_connections < 1:
+            raise ConfigError("header_timeout must be > 0 seconds and max_connections >= 1")
 
     @property
     def root_path(self) -> Path:

@@ -22,6 +22,8 @@ from computeadvisor.config import ConfigError, load_config
 @click.option("--sampler-interval", type=float, help="Seconds between hardware samples [default: 1.0].")
 @click.option("--attempt-cap", type=int, help="Claims before an expired lease fails the job [default: 3].")
 @click.option("--retention", type=int, help="Finished jobs kept [default: 10000].")
+@click.option("--header-timeout", type=float, help="Seconds a connection may take to send a request's headers [10].")
+@click.option("--max-connections", type=int, help="Open connections at most; idle ones make room [default: 1000].")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Optional TOML config file.")
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
 def serve(config_file: str | None, log_level: str, **flags: Any) -> None:
@@ -29,6 +31,7 @@ def serve(config_file: str | None, log_level: str, **flags: Any) -> None:
     import uvicorn
 
     from computeadvisor.app.asgi import create_app
+    from computeadvisor.app.connection_guard import ConnectionGuard, connection_limit, guarded_protocol
 
     try:
         config = load_config(flags, config_file=config_file)
@@ -38,6 +41,9 @@ def serve(config_file: str | None, log_level: str, **flags: Any) -> None:
         click.echo(f"refusing to bind {config.host}: a token is required for a non-loopback address", err=True)
         sys.exit(EXIT_USAGE)
     logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    guard = ConnectionGuard(
+        max_connections=connection_limit(config.max_connections), header_timeout_s=config.header_timeout
+    )
     uvicorn.run(
         create_app(config),
         host=config.host,
@@ -45,7 +51,7 @@ def serve(config_file: str | None, log_level: str, **flags: Any) -> None:
         log_level=log_level,
         access_log=False,
         loop="uvloop",
-        http="httptools",
+        http=guarded_protocol(guard),
         lifespan="on",
     )
 
