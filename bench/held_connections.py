@@ -5,8 +5,9 @@
 Starts ``computeadvisor serve`` on a fresh state root with its open-file limit set to ``--nofile``, measures
 GET /api/schedule/health (a new connection per request, the worst case for the server) with no attack, then
 again while ``--idle`` connections that never send anything and ``--slow`` connections that drip one header byte
-every 100 ms are held; an attacker whose connection the server closes opens a new one at once, so the numbers of
-held connections stay up all along. ``--server-python`` and ``--src`` run another checkout's server (the previous
+every 100 ms are held by a separate attacker process (so it does not slow the measuring client down); an attacker
+whose connection the server closes opens a new one after ``--reconnect-delay`` seconds (0: at once), so the
+numbers of held connections stay up all along. ``--server-python`` and ``--src`` run another checkout's server (the previous
 commit) for a baseline. Prints medians, p99, failures and how many attacker connections the server closed.
 """
 
@@ -71,8 +72,9 @@ async def measure(port: int, count: int) -> list[float | None]:
 class Attacker:
     """Holds ``idle`` + ``slow`` connections, reopening any the server closes."""
 
-    def __init__(self, port: int, idle: int, slow: int) -> None:
+    def __init__(self, port: int, idle: int, slow: int, reconnect_delay_s: float) -> None:
         self.port, self.idle, self.slow = port, idle, slow
+        self.reconnect_delay_s = reconnect_delay_s
         self.reopened = 0
         self.stop = asyncio.Event()
 
@@ -98,12 +100,15 @@ class Attacker:
             finally:
                 writer.close()
             self.reopened += 1
+            await asyncio.sleep(self.reconnect_delay_s)
 
-    async def run(self) -> list[asyncio.Task[None]]:
+    async def run_until_stdin_closes(self) -> None:
         tasks = [asyncio.create_task(self.hold(False)) for _ in range(self.idle)]
         tasks += [asyncio.create_task(self.hold(True)) for _ in range(self.slow)]
-        await asyncio.sleep(2.0)  # every connection opened (or queued) before measuring
-        return tasks
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+        self.stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        print(self.reopened, flush=True)
 
 
 def summary(name: str, results: list[float | None]) -> str:
@@ -123,8 +128,13 @@ async def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--server-python", default=sys.executable)
     parser.add_argument("--src", help="PYTHONPATH for the server (another checkout's src/)")
+    parser.add_argument("--reconnect-delay", type=float, default=0.0)
+    parser.add_argument("--attack", type=int, help=argparse.SUPPRESS)  # the attacker process: the port to attack
     args = parser.parse_args()
     resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))  # the attacker needs far more files than the server
+    if args.attack is not None:
+        await Attacker(args.attack, args.idle, args.slow, args.reconnect_delay).run_until_stdin_closes()
+        return
 
     port = free_port()
     server = start(args.server_python, args.src, port, args.nofile)
@@ -135,13 +145,14 @@ async def main() -> None:
                 raise SystemExit("server did not start")
             await asyncio.sleep(0.2)
         print(summary("no attack", await measure(port, args.requests)))
-        attacker = Attacker(port, args.idle, args.slow)
-        tasks = await attacker.run()
+        attack = [sys.executable, __file__, "--attack", str(port), "--idle", str(args.idle), "--slow", str(args.slow)]
+        attack += ["--reconnect-delay", str(args.reconnect_delay)]
+        attacker = subprocess.Popen(attack, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        await asyncio.sleep(3.0)  # every attacking connection opened (or queued) before measuring
         under_attack = await measure(port, args.requests)
-        attacker.stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        reopened, _ = attacker.communicate("", timeout=60)
         label = f"{args.idle} idle + {args.slow} slowloris"
-        print(summary(label, under_attack) + f"  (attacker reconnects: {attacker.reopened})")
+        print(summary(label, under_attack) + f"  (attacker reconnects: {reopened.strip()})")
     finally:
         server.terminate()
         server.wait(timeout=30)
