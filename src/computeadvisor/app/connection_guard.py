@@ -7,7 +7,9 @@ kept forever, and once the process runs out of file descriptors every new connec
 fail. :class:`GuardedHttpProtocol` is uvicorn's own protocol plus two rules:
 
 * **Header deadline.** A connection must complete a request's headers within ``header_timeout_s`` of opening, and
-  of finishing the previous response on a kept-alive connection; otherwise it is closed.
+  of finishing the previous response on a kept-alive connection; otherwise it is closed. One sweep a second
+  closes the late ones (oldest first, so it stops at the first that is still in time): a request costs two dict
+  updates, not a timer.
 * **Cap with eviction.** At most ``max_connections`` are open (the default leaves file descriptors for the stores
   and the sampler). A new connection at the cap closes the oldest connection that is waiting for a request, so a
   real client is let in at once however many idle ones an attacker holds. When every open connection is busy
@@ -18,7 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import resource
-from typing import Any, ClassVar
+import time
+from typing import ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -46,15 +49,19 @@ class ConnectionGuard:
     Everything runs on the event loop, so no lock is needed.
     """
 
-    def __init__(self, *, max_connections: int, header_timeout_s: float) -> None:
-        if max_connections < 1 or header_timeout_s <= 0:
-            raise ValueError("max_connections must be >= 1 and header_timeout_s > 0")
+    def __init__(self, *, max_connections: int, header_timeout_s: float, sweep_interval_s: float = 1.0) -> None:
+        if max_connections < 1 or header_timeout_s <= 0 or sweep_interval_s <= 0:
+            raise ValueError("max_connections must be >= 1, header_timeout_s and sweep_interval_s > 0")
         self.max_connections = max_connections
         self.header_timeout_s = header_timeout_s
+        self._sweep_interval_s = sweep_interval_s
         self._open: set[GuardedHttpProtocol] = set()
-        self._waiting: dict[GuardedHttpProtocol, None] = {}  # insertion order: the oldest waiting first
+        # Waiting for a request since (monotonic seconds); insertion order, so the oldest waiting come first.
+        self._waiting: dict[GuardedHttpProtocol, float] = {}
+        self._sweeping = False
         self.evicted = 0  # connections closed to make room
         self.refused = 0  # connections answered 503 because all were busy
+        self.timed_out = 0  # connections closed at the header deadline
 
     @property
     def open_connections(self) -> int:
@@ -71,14 +78,17 @@ class ConnectionGuard:
             self.closed(oldest)
             oldest.close_now()
         self._open.add(connection)
-        self._waiting[connection] = None
+        self._waiting[connection] = time.monotonic()
+        if not self._sweeping:
+            self._sweeping = True
+            asyncio.get_running_loop().call_later(self._sweep_interval_s, self._sweep)
         return True
 
     def waiting(self, connection: GuardedHttpProtocol) -> None:
         """``connection`` waits for its next request (the newest waiting)."""
         if connection in self._open:
             self._waiting.pop(connection, None)
-            self._waiting[connection] = None
+            self._waiting[connection] = time.monotonic()
 
     def busy(self, connection: GuardedHttpProtocol) -> None:
         """``connection`` is serving a request: never evicted until it waits again."""
@@ -88,26 +98,32 @@ class ConnectionGuard:
         self._open.discard(connection)
         self._waiting.pop(connection, None)
 
+    def _sweep(self) -> None:
+        """Close every connection that has waited past the header deadline; again in a second while any is open."""
+        late = time.monotonic() - self.header_timeout_s
+        for connection, since in list(self._waiting.items()):
+            if since > late:
+                break  # the rest waited less
+            self.timed_out += 1
+            self.closed(connection)
+            connection.close_now()
+        self._sweeping = bool(self._open)
+        if self._sweeping:
+            asyncio.get_running_loop().call_later(self._sweep_interval_s, self._sweep)
+
 
 class GuardedHttpProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol under a :class:`ConnectionGuard` (made by :func:`guarded_protocol`)."""
 
     guard: ClassVar[ConnectionGuard]
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._header_deadline: asyncio.TimerHandle | None = None
-
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         if not self.guard.admit(self):
             transport.write(BUSY_RESPONSE)
             transport.close()
-            return
-        self._await_headers()
 
     def on_headers_complete(self) -> None:
-        self._stop_waiting()
         self.guard.busy(self)
         super().on_headers_complete()
 
@@ -116,27 +132,15 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         idle = self.cycle is None or self.cycle.response_complete  # no pipelined request started
         if idle and not self.transport.is_closing():
             self.guard.waiting(self)
-            self._await_headers()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._stop_waiting()
         self.guard.closed(self)
         super().connection_lost(exc)
 
     def close_now(self) -> None:
         """Close this connection (it holds no request)."""
-        self._stop_waiting()
         if not self.transport.is_closing():
             self.transport.close()
-
-    def _await_headers(self) -> None:
-        self._stop_waiting()
-        self._header_deadline = self.loop.call_later(self.guard.header_timeout_s, self.close_now)
-
-    def _stop_waiting(self) -> None:
-        if self._header_deadline is not None:
-            self._header_deadline.cancel()
-            self._header_deadline = None
 
 
 def guarded_protocol(guard: ConnectionGuard) -> type[GuardedHttpProtocol]:
