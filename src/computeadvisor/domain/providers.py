@@ -137,11 +137,20 @@ def is_secret_key(name: str) -> bool:
     )
 
 
-def _mask(value: Any) -> Any:
+class _TooDeep(Exception):
+    """A meta nests past ``META_MAX_DEPTH``: walking on could exhaust the stack."""
+
+
+def _mask(value: Any, depth: int = 1) -> Any:
+    """``value`` with secrets masked; ``depth`` is the level of ``value`` itself (the meta object is level 1)."""
     if isinstance(value, dict):
-        return {k: MASK if is_secret_key(str(k)) else _mask(v) for k, v in value.items()}
+        if depth > META_MAX_DEPTH:
+            raise _TooDeep
+        return {k: MASK if is_secret_key(str(k)) else _mask(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [_mask(v) for v in value]
+        if depth > META_MAX_DEPTH:
+            raise _TooDeep
+        return [_mask(v, depth + 1) for v in value]
     return value
 
 
@@ -151,9 +160,11 @@ def masked(record: ProviderRecord) -> ProviderRecord:
     A ``meta`` nested deeper than the limit (stored by an older version or a hand edit) cannot be walked safely:
     it is shown as ``{"error": UNSHOWABLE_META}`` instead, so one record never breaks a listing.
     """
-    if nesting_depth(record.meta, META_MAX_DEPTH) > META_MAX_DEPTH:
-        return msgspec.structs.replace(record, meta={"error": UNSHOWABLE_META})
-    return msgspec.structs.replace(record, meta=_mask(record.meta))
+    try:
+        meta = _mask(record.meta)
+    except _TooDeep:
+        meta = {"error": UNSHOWABLE_META}
+    return msgspec.structs.replace(record, meta=meta)
 
 
 def _restore(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
