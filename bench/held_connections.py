@@ -7,8 +7,8 @@ GET /api/schedule/health (a new connection per request, the worst case for the s
 again while ``--idle`` connections that never send anything and ``--slow`` connections that drip one header byte
 every 100 ms are held by a separate attacker process (so it does not slow the measuring client down); an attacker
 whose connection the server closes opens a new one after ``--reconnect-delay`` seconds (0: at once), so the
-numbers of held connections stay up all along. ``--server-python`` and ``--src`` run another checkout's server (the previous
-commit) for a baseline. Prints medians, p99, failures and how many attacker connections the server closed.
+numbers of held connections stay up all along. ``--server-python`` and ``--src`` run another checkout's server
+(the previous commit) for a baseline. Prints medians, p99, failures and how often the attacker reconnected.
 """
 
 from __future__ import annotations
@@ -147,12 +147,14 @@ async def main() -> None:
         print(summary("no attack", await measure(port, args.requests)))
         attack = [sys.executable, __file__, "--attack", str(port), "--idle", str(args.idle), "--slow", str(args.slow)]
         attack += ["--reconnect-delay", str(args.reconnect_delay)]
-        attacker = subprocess.Popen(attack, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        attacker = await asyncio.create_subprocess_exec(
+            *attack, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
         await asyncio.sleep(3.0)  # every attacking connection opened (or queued) before measuring
         under_attack = await measure(port, args.requests)
-        reopened, _ = attacker.communicate("", timeout=60)
+        reopened, _ = await attacker.communicate(b"")
         label = f"{args.idle} idle + {args.slow} slowloris"
-        print(summary(label, under_attack) + f"  (attacker reconnects: {reopened.strip()})")
+        print(summary(label, under_attack) + f"  (attacker reconnects: {reopened.decode().strip()})")
     finally:
         server.terminate()
         server.wait(timeout=30)
