@@ -1,0 +1,146 @@
+"""The placement planner's pure parts (§10): a job's work size, the candidates' ETAs, the ranking and its reason.
+
+The service gathers the facts (the places, what waits ahead, the model's predictions, the prices) and calls these;
+nothing here does I/O. The run-time model itself is :mod:`computeadvisor.domain.runtime_model`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import msgspec
+
+from computeadvisor.domain.errors import FieldError
+from computeadvisor.domain.runtime_model import Basis, Rate
+from computeadvisor.domain.values import as_number
+
+MEGAPIXEL = 1_048_576
+DEFAULT_SIDE = 1024
+DEFAULT_STEPS = 20
+OBJECTIVES = ("fastest", "cheapest", "balanced")
+Objective = Literal["fastest", "cheapest", "balanced"]
+
+
+class WorkSize(msgspec.Struct, frozen=True, kw_only=True):
+    """A job's size (§10.1): work units are megapixel-steps, ``pixels / 2**20 × steps × batch × frames``."""
+
+    work_units: float
+    pixels: int
+    steps: float
+    batch: float
+    frames: float
+
+
+def _positive(job: Mapping[str, Any], field: str, *aliases: str) -> float | None:
+    for name in (field, *aliases):
+        value = job.get(name)
+        if value is None:
+            continue
+        number = as_number(value)
+        if number is None or number <= 0:
+            raise FieldError(f"job.{name}", "must be a positive finite number or numeric string")
+        return number
+    return None
+
+
+def work_size(job: Mapping[str, Any]) -> WorkSize:
+    """The size of a job (a plan request's ``job``, or a finished job's ``payload``).
+
+    ``work_units`` wins when given; otherwise ``pixels`` (or ``width × height``, default 1024 × 1024), ``steps``
+    (20), ``batch`` (alias ``batch_size``, 1) and ``frames`` (1). Raises FieldError naming ``job.<field>``.
+    """
+    width, height = _positive(job, "width"), _positive(job, "height")
+    pixels = _positive(job, "pixels")
+    if pixels is None:
+        pixels = (width or DEFAULT_SIDE) * (height or DEFAULT_SIDE)
+    steps = _positive(job, "steps") or DEFAULT_STEPS
+    batch = _positive(job, "batch", "batch_size") or 1.0
+    frames = _positive(job, "frames") or 1.0
+    units = _positive(job, "work_units")
+    if units is None:
+        units = pixels / MEGAPIXEL * steps * batch * frames
+    return WorkSize(work_units=units, pixels=round(pixels), steps=steps, batch=batch, frames=frames)
+
+
+class Cost(msgspec.Struct, frozen=True, kw_only=True):
+    estimate: float
+    currency: str
+
+
+class Candidate(msgspec.Struct, frozen=True, kw_only=True):
+    """One place the job could run, with what the planner predicts there (§10.2); ``rank`` is 0 until ranked."""
+
+    device: str
+    target: Literal["cpu", "gpu", "remote"]
+    label: str
+    feasible: bool = True
+    blockers: list[str] = msgspec.field(default_factory=list)
+    wait_s: float
+    transfer_s: float
+    run_s: Rate
+    eta_s: Rate = Rate(p50=0.0, p90=0.0)
+    cost: Cost
+    basis: Basis
+    rank: int = 0
+
+    def __post_init__(self) -> None:
+        # eta = wait + transfer + run, always; feasible exactly when nothing blocks the place.
+        ahead = self.wait_s + self.transfer_s
+        msgspec.structs.force_setattr(self, "eta_s", Rate(p50=ahead + self.run_s.p50, p90=ahead + self.run_s.p90))
+        msgspec.structs.force_setattr(self, "feasible", not self.blockers)
+
+
+def with_limits(candidate: Candidate, *, deadline_s: float | None, budget: float | None) -> Candidate:
+    """The candidate with ``misses the deadline`` / ``over budget`` added when its p90 ETA or cost exceeds them."""
+    blockers = list(candidate.blockers)
+    if deadline_s is not None and candidate.eta_s.p90 > deadline_s:
+        blockers.append("misses the deadline")
+    if budget is not None and candidate.cost.estimate > budget:
+        blockers.append("over budget")
+    if blockers == candidate.blockers:
+        return candidate
+    return msgspec.structs.replace(candidate, blockers=blockers)
+
+
+def _score(candidate: Candidate, objective: Objective, time_value_per_hour: float) -> tuple[float, ...]:
+    if objective == "fastest":
+        return (candidate.eta_s.p50, candidate.cost.estimate)
+    if objective == "cheapest":
+        return (candidate.cost.estimate, candidate.eta_s.p50)
+    return (candidate.cost.estimate + candidate.eta_s.p50 / 3600 * time_value_per_hour,)
+
+
+def rank(candidates: Sequence[Candidate], objective: Objective, time_value_per_hour: float = 1.0) -> list[Candidate]:
+    """Feasible candidates first, each group ordered by the objective (ties: the candidates' order); ranks 1…n."""
+    order = sorted(
+        range(len(candidates)),
+        key=lambda i: (not candidates[i].feasible, *_score(candidates[i], objective, time_value_per_hour), i),
+    )
+    return [msgspec.structs.replace(candidates[i], rank=n) for n, i in enumerate(order, start=1)]
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"~{seconds:.0f} s"
+    if seconds < 5400:
+        return f"~{seconds / 60:.1f} min"
+    return f"~{seconds / 3600:.1f} h"
+
+
+def _price(cost: Cost) -> str:
+    return f"{cost.estimate:.2f} {cost.currency}" if cost.estimate == 0 else f"{cost.estimate:.4f} {cost.currency}"
+
+
+def recommendation(ranked: Sequence[Candidate]) -> tuple[str | None, str]:
+    """The rank-1 device when it is feasible (else None) and the one-sentence reason (§10.5)."""
+    if not ranked:
+        return None, "no feasible placement: no place to run the job"
+    best = ranked[0]
+    if not best.feasible:
+        return None, f"no feasible placement: {best.device} " + "; ".join(best.blockers)
+    reason = f"{best.device} finishes in {_duration(best.eta_s.p50)} at {_price(best.cost)}"
+    if len(ranked) > 1 and ranked[1].feasible:
+        runner_up = ranked[1]
+        reason += f"; next best {runner_up.device} {_duration(runner_up.eta_s.p50)} at {_price(runner_up.cost)}"
+    return best.device, reason
