@@ -108,3 +108,28 @@ def test_runtime_registration_is_priced_at_once(client: TestClient) -> None:  # 
     assert client.post("/api/compute/costs", json=body).json()["estimate"]["estimate"] == 0.0
     client.post("/api/providers", json={"id": "fresh", "meta": {"cost_per_minute": 1}})
     assert client.post("/api/compute/costs", json=body).json()["estimate"]["estimate"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("seconds_per_unit", -1),
+        ("startup_s", "abc"),
+        ("vram_gb", "inf"),
+        ("bandwidth_mbps", 0),
+        ("bandwidth_mbps", "-5"),
+        ("concurrency", 0),
+        ("concurrency", 1.5),
+        ("concurrency", "2"),
+    ],
+)
+def test_planner_facts_in_meta_are_validated_like_rates(client: TestClient, key: str, value: Any) -> None:  # type: ignore[type-arg]
+    response = client.post("/api/providers", json={"id": "rp", "meta": {key: value}})
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"].startswith(f"meta.{key}:")
+    assert client.get("/api/providers").json()["providers"] == []
+
+
+def test_planner_facts_are_stored_as_given(client: TestClient) -> None:  # type: ignore[type-arg]
+    meta = {"seconds_per_unit": "0.2", "startup_s": 20, "vram_gb": 80, "bandwidth_mbps": 1000, "concurrency": 4}
+    assert client.post("/api/providers", json={"id": "rp", "meta": meta}).json()["provider"]["meta"] == meta

@@ -22,6 +22,7 @@ from computeadvisor.domain import costs
 
 # Patterns are ECMA-262 (JSON Schema) and anchored; the parsers trim strings first, hence the \s*.
 NUMBER_TEXT = r"^\s*\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,2})?\s*$"
+POSITIVE_TEXT = r"^\s*\+?(?:0*[1-9][0-9]*(?:\.[0-9]*)?|0*\.[0-9]*[1-9][0-9]*)(?:[eE][+-]?[0-9]{1,2})?\s*$"
 INTEGER_TEXT = r"^\s*[+-]?[0-9]{1,18}\s*$"
 PROVIDER_ID = r"^\s*[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\s*$"
 JOB_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
@@ -45,6 +46,8 @@ BASE = (
 
 NonNegative = Annotated[float, Meta(ge=0)] | Annotated[str, Meta(pattern=NUMBER_TEXT)]
 """A finite number >= 0, or a numeric string of one."""
+Minutes = Annotated[float, Meta(ge=0, le=costs.MAX_MINUTES)] | Annotated[str, Meta(pattern=NUMBER_TEXT)]
+"""Minutes >= 0 that are still a finite number of seconds."""
 Integer = (
     Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
     | Annotated[str, Meta(pattern=INTEGER_TEXT, description="an integer string (18 digits at most)")]
@@ -75,13 +78,18 @@ class ProviderBody(msgspec.Struct, kw_only=True):
 
 
 class ProviderMeta(msgspec.Struct, kw_only=True):
-    """Free keys, except the rates (finite, >= 0); at most 32 levels deep and 64 KiB as JSON (§2.1)."""
+    """Free keys, except the rates and planner facts below; at most 32 levels deep and 64 KiB as JSON (§2.1)."""
 
     cost_per_minute: NonNegative | None = None
     egress_cost_per_gb: NonNegative | None = None
     ingress_cost_per_gb: NonNegative | None = None
     vram_cost_per_gb_minute: NonNegative | None = None
     default_vram_gb: NonNegative | None = None
+    seconds_per_unit: NonNegative | None = None
+    startup_s: NonNegative | None = None
+    vram_gb: NonNegative | None = None
+    bandwidth_mbps: Annotated[float, Meta(gt=0)] | Annotated[str, Meta(pattern=POSITIVE_TEXT)] | None = None
+    concurrency: Annotated[int, Meta(ge=1)] | None = None
 
 
 class PolicyBody(msgspec.Struct, kw_only=True):
@@ -137,7 +145,7 @@ _COST_FIELDS: list[tuple[str, Any, Any]] = [
     ("queue", str | None, None),
     ("target", str | None, None),
     ("provider_id", str | int | None, None),
-    *((name, NonNegative | None, None) for name in costs.NUMBER_KEYS),
+    *((name, (Minutes if name in costs.MINUTES_KEYS else NonNegative) | None, None) for name in costs.NUMBER_KEYS),
 ]
 CostPayload = msgspec.defstruct(
     "CostPayload", _COST_FIELDS, kw_only=True, namespace={"__doc__": "Job keys also read from ``job.payload``."}

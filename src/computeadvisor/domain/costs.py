@@ -31,6 +31,8 @@ MINUTES_KEYS = ("duration_min", "duration_minutes", "eta_minutes", "expected_dur
 BYTES_TX_KEYS = ("bytes_tx", "upload_bytes", "input_bytes")
 BYTES_RX_KEYS = ("bytes_rx", "download_bytes", "output_bytes")
 VRAM_KEYS = ("vram_gb", "required_vram_gb", "min_vram_gb")
+MAX_MINUTES = 1e306
+"""The largest duration in minutes (its seconds are still a finite number)."""
 NUMBER_KEYS = (*SECONDS_KEYS, *MINUTES_KEYS, *BYTES_TX_KEYS, *BYTES_RX_KEYS, *VRAM_KEYS)
 """Every numeric key of a job the preview reads (§4.2), in the job or its ``payload``; the API schema lists them."""
 
@@ -169,9 +171,9 @@ def resolve_cost_inputs(spec: Mapping[str, Any]) -> CostInputs:
     if seconds is None:
         found = _lookup(spec, MINUTES_KEYS)
         minutes = 0.0 if found is None else non_negative_number(found[1], found[0])
+        if found is not None and minutes > MAX_MINUTES:
+            raise FieldError(found[0], f"must be at most {MAX_MINUTES:g} minutes")
         seconds = minutes * 60
-        if found is not None and not math.isfinite(seconds):
-            raise FieldError(found[0], _TOO_LARGE)
     tx = _number_field(spec, BYTES_TX_KEYS)
     rx = _number_field(spec, BYTES_RX_KEYS)
     return CostInputs(

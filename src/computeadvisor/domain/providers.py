@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import msgspec
 
 from computeadvisor.domain.errors import FieldError, InvalidInput
-from computeadvisor.domain.values import id_text, nesting_depth, non_negative_number, plainly_truthy
+from computeadvisor.domain.values import id_text, nesting_depth, non_negative_number, plainly_truthy, whole_number
 
 STORAGE_PATH = "config/compute_providers.json"
 MASK = "***"
@@ -21,6 +21,9 @@ RATE_KEYS = (
     "vram_cost_per_gb_minute",
     "default_vram_gb",
 )
+PLANNER_KEYS = ("seconds_per_unit", "startup_s", "vram_gb")
+"""Planner facts about a provider (§10.3), numbers >= 0 like the rates: declared seconds per work unit, cold-start
+seconds, GPU memory in GiB. ``bandwidth_mbps`` (> 0) and ``concurrency`` (an integer >= 1) have rules of their own."""
 META_MAX_DEPTH = 32  # levels of objects and arrays in ``meta`` (§2.1)
 META_MAX_BYTES = 64 * 1024  # ``meta`` as compact JSON
 UNSHOWABLE_META = "meta could not be shown: it nests deeper than 32 levels; save the provider again or delete it"
@@ -77,10 +80,31 @@ def validate_provider(body: Mapping[str, Any]) -> ProviderRecord:
         raise FieldError("meta", f"must not nest deeper than {META_MAX_DEPTH} levels")
     if len(msgspec.json.encode(meta)) > META_MAX_BYTES:
         raise FieldError("meta", f"must be at most {META_MAX_BYTES // 1024} KiB as JSON")
-    for key in RATE_KEYS:
+    for key in (*RATE_KEYS, *PLANNER_KEYS):
         if meta.get(key) is not None:
             non_negative_number(meta[key], f"meta.{key}")
+    if (
+        meta.get("bandwidth_mbps") is not None
+        and non_negative_number(meta["bandwidth_mbps"], "meta.bandwidth_mbps") <= 0
+    ):
+        raise FieldError("meta.bandwidth_mbps", "must be > 0 (megabits per second)")
+    concurrency = meta.get("concurrency")
+    if concurrency is not None and ((count := whole_number(concurrency)) is None or count < 1):
+        raise FieldError("meta.concurrency", "must be an integer >= 1 (jobs the provider runs at once)")
     return ProviderRecord(id=provider_id, kind=kind, base=base, meta=dict(meta))
+
+
+def _check_meta_numbers(meta: Mapping[str, Any]) -> None:
+    """The rate keys and planner facts of ``meta``, when present; FieldError naming ``meta.<key>``."""
+    for key in (*RATE_KEYS, *PLANNER_KEYS):
+        if meta.get(key) is not None:
+            non_negative_number(meta[key], f"meta.{key}")
+    bandwidth = meta.get("bandwidth_mbps")
+    if bandwidth is not None and non_negative_number(bandwidth, "meta.bandwidth_mbps") <= 0:
+        raise FieldError("meta.bandwidth_mbps", "must be > 0 (megabits per second)")
+    concurrency = meta.get("concurrency")
+    if concurrency is not None and ((count := whole_number(concurrency)) is None or count < 1):
+        raise FieldError("meta.concurrency", "must be an integer >= 1 (jobs the provider runs at once)")
 
 
 def _validate_base(body: Mapping[str, Any]) -> str:
