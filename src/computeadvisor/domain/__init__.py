@@ -39,16 +39,21 @@ from computeadvisor.domain.errors import (
     StorageError,
 )
 from computeadvisor.domain.hardware import GpuInfo, SystemSample
+from computeadvisor.domain.planner import Candidate, Cost, WorkSize, rank, recommendation, with_limits, work_size
 from computeadvisor.domain.policy import GpuPolicy, pins_cpu, select_gpu
 from computeadvisor.domain.providers import ProviderRecord, RegistryStats, masked, validate_provider
+from computeadvisor.domain.runtime_model import Basis, Rate, Window, accuracy, basis
 
 __all__ = [
     "THRESHOLDS",
     "Advice",
     "AdviseRequest",
     "AdvisorContext",
+    "Basis",
+    "Candidate",
     "ComputeAdvisorError",
     "Conflict",
+    "Cost",
     "CostInputs",
     "CostParts",
     "CostPreview",
@@ -58,11 +63,16 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "ProviderRecord",
+    "Rate",
     "RegistryStats",
     "StorageError",
     "SystemSample",
     "Thresholds",
+    "Window",
+    "WorkSize",
+    "accuracy",
     "advise",
+    "basis",
     "build_cost_spec",
     "cost_parts",
     "derive_context",
@@ -71,7 +81,11 @@ __all__ = [
     "parse_advise_request",
     "pins_cpu",
     "preview_cost",
+    "rank",
+    "recommendation",
     "resolve_cost_inputs",
     "select_gpu",
     "validate_provider",
+    "with_limits",
+    "work_size",
 ]
