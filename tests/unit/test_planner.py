@@ -13,6 +13,7 @@ from computeadvisor.domain.planner import Candidate, Cost, rank, recommendation,
 from computeadvisor.domain.runtime_model import (
     Basis,
     Comparison,
+    PlaceRecord,
     Rate,
     Window,
     accuracy,
@@ -199,3 +200,25 @@ def test_the_reason_names_the_winner_and_the_runner_up() -> None:
 def test_with_no_feasible_place_there_is_no_recommendation() -> None:
     ranked = rank([candidate("cpu", blockers=["misses the deadline"])], "fastest")
     assert recommendation(ranked) == (None, "no feasible placement: cpu misses the deadline")
+
+
+@given(st.lists(st.tuples(st.floats(min_value=0.1, max_value=100), rates), min_size=1, max_size=40))
+def test_a_record_compares_only_predictions_made_from_enough_history(jobs: list[tuple[float, float]]) -> None:
+    record = PlaceRecord()
+    for n, (units, rate) in enumerate(jobs):
+        before = record
+        record = record.learn(units, units * rate, completed_ts=float(n), min_samples=5)
+        assert record.window.values[-1] == pytest.approx(rate)  # the sample joined the window
+        grew = len(record.comparisons) - len(before.comparisons)
+        assert grew == (1 if len(before.window.values) >= 5 else 0)
+        if grew:  # judged against the window as it stood, not including the job itself
+            expected = before.window.rate()
+            assert expected is not None
+            assert record.comparisons[-1].predicted.p50 == pytest.approx(expected.p50 * units)
+    assert len(record.comparisons) == max(0, len(jobs) - 5)
+    assert record.last_completed_ts == float(len(jobs) - 1)
+
+
+def test_a_record_refuses_a_job_without_size_or_duration() -> None:
+    with pytest.raises(ValueError, match="must be > 0"):
+        PlaceRecord().learn(0.0, 10.0, completed_ts=0.0)

@@ -139,3 +139,31 @@ def accuracy(comparisons: Sequence[Comparison]) -> Accuracy:
         median_abs_error_pct=round(quantile(errors, 0.5), 2),
         p90_coverage=round(covered / len(usable), 4),
     )
+
+
+class PlaceRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """What the model learned for one place, or one (place, model): the samples and its own record (§10.6)."""
+
+    window: Window = Window()
+    comparisons: tuple[Comparison, ...] = ()
+    last_completed_ts: float | None = None
+
+    def learn(
+        self, work_units: float, duration_s: float, completed_ts: float, *, min_samples: int = MIN_SAMPLES
+    ) -> PlaceRecord:
+        """This record after one more finished job of ``work_units`` that ran ``duration_s`` seconds.
+
+        Before the sample joins the window, the prediction the window would have made for the job (when it had
+        ``min_samples``) is set against what happened, so the record judges the model as it stood.
+        """
+        if work_units <= 0 or duration_s <= 0:
+            raise ValueError("work_units and duration_s must be > 0")
+        comparisons = self.comparisons
+        rate = self.window.rate()
+        if rate is not None and len(self.window.values) >= min_samples:
+            comparisons = (*comparisons, Comparison(predicted=rate.times(work_units), actual=duration_s))[-WINDOW:]
+        return PlaceRecord(
+            window=self.window.add(duration_s / work_units),
+            comparisons=comparisons,
+            last_completed_ts=completed_ts,
+        )
