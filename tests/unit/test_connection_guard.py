@@ -6,7 +6,6 @@ is tested end to end against the real server in ``tests/e2e/test_held_connection
 
 from __future__ import annotations
 
-import asyncio
 import resource
 from typing import Any, cast
 
@@ -60,18 +59,23 @@ async def test_when_every_connection_is_busy_a_new_one_is_refused() -> None:
 
 
 async def test_the_sweep_closes_connections_waiting_past_the_deadline() -> None:
-    guard = ConnectionGuard(max_connections=10, header_timeout_s=0.05, sweep_interval_s=0.01)
-    waiting, busy = conn("waiting"), conn("busy")
+    now = [100.0]
+    guard = ConnectionGuard(max_connections=10, header_timeout_s=10, clock=lambda: now[0])
+    waiting, busy, newer = conn("waiting"), conn("busy"), conn("newer")
     guard.admit(waiting)
     guard.admit(busy)
     guard.busy(busy)
-    tick = 0.01
-    for _ in range(500):  # a bounded poll: the sweep runs every 10 ms
-        if closed(waiting):
-            break
-        await asyncio.sleep(tick)
-    assert closed(waiting, busy) == ["waiting"]
+    now[0] = 105.0
+    guard.admit(newer)
+    now[0] = 110.0  # "waiting" has waited exactly the deadline, "newer" only 5 s
+    guard.sweep()
+    assert closed(waiting, busy, newer) == ["waiting"]
     assert guard.timed_out == 1
+    guard.waiting(busy)  # its response is done: the deadline runs from now
+    now[0] = 119.0
+    guard.sweep()
+    assert closed(waiting, busy, newer) == ["waiting", "newer"]
+    assert guard.open_connections == 1
 
 
 def test_the_connection_limit_leaves_files_for_the_stores() -> None:

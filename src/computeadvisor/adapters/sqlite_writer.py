@@ -9,12 +9,12 @@ statement. Results are handed out, on the event loop, only after the ``COMMIT`` 
 write that could still be lost.
 
 Operations are plain functions of a :class:`WriteTxn`: they run on the writer thread, so they must not await,
-block on anything but SQLite, or touch the event loop; whatever needs I/O (a registry look-up) is done before
-submitting. An operation that raises is rolled back to its savepoint and gets its own error; the others in the
-batch commit. An operation submitted with ``savepoint=False`` writes with at most one statement, after any check
-that can raise: SQLite undoes a failed statement by itself, so it skips the savepoint (claim, enqueue). If the
-transaction itself fails (``BEGIN``, ``COMMIT``, or an error after which SQLite rolled back everything), every
-operation of the batch gets a :class:`StorageError`.
+block on anything but SQLite, or touch the event loop; whatever they need from elsewhere (the clock, the price
+book) is taken before submitting. An operation that raises is rolled back to its savepoint and gets its own
+error; the others in the batch commit. An operation submitted with ``savepoint=False`` writes with at most one
+statement, after any check that can raise: SQLite undoes a failed statement by itself, so it skips the savepoint
+(claim, enqueue). If the transaction itself fails (``BEGIN``, ``COMMIT``, or an error after which SQLite rolled
+back everything), every operation of the batch gets a :class:`StorageError`.
 """
 
 from __future__ import annotations
@@ -33,9 +33,8 @@ from computeadvisor.domain.errors import ComputeAdvisorError, StorageError
 
 T = TypeVar("T")
 log = logging.getLogger("computeadvisor.jobs")
-
-
 STORE = "scheduler store"
+"""How the job store names itself in error details and thread names."""
 
 
 class WriteTxn:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import resource
 import time
+from collections.abc import Callable
 from typing import ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -49,12 +50,20 @@ class ConnectionGuard:
     Everything runs on the event loop, so no lock is needed.
     """
 
-    def __init__(self, *, max_connections: int, header_timeout_s: float, sweep_interval_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        *,
+        max_connections: int,
+        header_timeout_s: float,
+        sweep_interval_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if max_connections < 1 or header_timeout_s <= 0 or sweep_interval_s <= 0:
             raise ValueError("max_connections must be >= 1, header_timeout_s and sweep_interval_s > 0")
         self.max_connections = max_connections
         self.header_timeout_s = header_timeout_s
         self._sweep_interval_s = sweep_interval_s
+        self._clock = clock
         self._open: set[GuardedHttpProtocol] = set()
         # Waiting for a request since (monotonic seconds); insertion order, so the oldest waiting come first.
         self._waiting: dict[GuardedHttpProtocol, float] = {}
@@ -78,17 +87,17 @@ class ConnectionGuard:
             self.closed(oldest)
             oldest.close_now()
         self._open.add(connection)
-        self._waiting[connection] = time.monotonic()
+        self._waiting[connection] = self._clock()
         if not self._sweeping:
             self._sweeping = True
-            asyncio.get_running_loop().call_later(self._sweep_interval_s, self._sweep)
+            asyncio.get_running_loop().call_later(self._sweep_interval_s, self._sweep_again)
         return True
 
     def waiting(self, connection: GuardedHttpProtocol) -> None:
         """``connection`` waits for its next request (the newest waiting)."""
         if connection in self._open:
             self._waiting.pop(connection, None)
-            self._waiting[connection] = time.monotonic()
+            self._waiting[connection] = self._clock()
 
     def busy(self, connection: GuardedHttpProtocol) -> None:
         """``connection`` is serving a request: never evicted until it waits again."""
@@ -98,18 +107,22 @@ class ConnectionGuard:
         self._open.discard(connection)
         self._waiting.pop(connection, None)
 
-    def _sweep(self) -> None:
-        """Close every connection that has waited past the header deadline; again in a second while any is open."""
-        late = time.monotonic() - self.header_timeout_s
+    def sweep(self) -> None:
+        """Close every connection that has waited past the header deadline (the oldest come first)."""
+        late = self._clock() - self.header_timeout_s
         for connection, since in list(self._waiting.items()):
             if since > late:
                 break  # the rest waited less
             self.timed_out += 1
             self.closed(connection)
             connection.close_now()
+
+    def _sweep_again(self) -> None:
+        """Sweep now, and again in ``sweep_interval_s`` while any connection is open."""
+        self.sweep()
         self._sweeping = bool(self._open)
         if self._sweeping:
-            asyncio.get_running_loop().call_later(self._sweep_interval_s, self._sweep)
+            asyncio.get_running_loop().call_later(self._sweep_interval_s, self._sweep_again)
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):

@@ -200,15 +200,23 @@ class ClaimBody(msgspec.Struct, kw_only=True):
     lease_seconds: LeaseSeconds | None = None
 
 
-class HeartbeatBody(msgspec.Struct, kw_only=True):
+class JobBody(msgspec.Struct, kw_only=True):
+    """The job a transition applies to."""
+
     job_id: JobIdRef
+
+
+class FencedBody(JobBody, kw_only=True):
+    """A transition that takes the lease token (§5.5): one that is not the current token is 409."""
+
     lease_token: str | None = None
+
+
+class HeartbeatBody(FencedBody, kw_only=True):
     lease_seconds: LeaseSeconds | None = None
 
 
-class CompleteBody(msgspec.Struct, kw_only=True):
-    job_id: JobIdRef
-    lease_token: str | None = None
+class CompleteBody(FencedBody, kw_only=True):
     status: Annotated[str, Meta(pattern=r"^(?:succeeded|failed|cancelled)?$")] | None = None
     duration_sec: NonNegative | None = None
     bytes_tx: ByteCount | None = None
@@ -217,19 +225,16 @@ class CompleteBody(msgspec.Struct, kw_only=True):
     cost_estimate: NonNegative | None = None
 
 
-class FailBody(msgspec.Struct, kw_only=True):
-    job_id: JobIdRef
+class FailBody(FencedBody, kw_only=True):
     error: str | None = None
-    lease_token: str | None = None
 
 
-class RequeueBody(msgspec.Struct, kw_only=True):
-    job_id: JobIdRef
+class RequeueBody(JobBody, kw_only=True):
     priority: Integer | None = None
 
 
-class CancelBody(msgspec.Struct, kw_only=True):
-    job_id: JobIdRef
+class CancelBody(JobBody, kw_only=True):
+    pass
 
 
 REQUEST_BODIES: dict[tuple[str, str], type[msgspec.Struct]] = {

@@ -142,9 +142,15 @@ def _lookup(spec: Mapping[str, Any], aliases: tuple[str, ...]) -> tuple[str, Any
     return None
 
 
-def _number_field(spec: Mapping[str, Any], aliases: tuple[str, ...]) -> float | None:
+def _named_number(spec: Mapping[str, Any], aliases: tuple[str, ...]) -> tuple[str, float] | None:
+    """(the alias that supplied it, its number >= 0), or None when no alias is set; FieldError naming the alias."""
     found = _lookup(spec, aliases)
-    return None if found is None else non_negative_number(found[1], found[0])
+    return None if found is None else (found[0], non_negative_number(found[1], found[0]))
+
+
+def _number_field(spec: Mapping[str, Any], aliases: tuple[str, ...]) -> float | None:
+    found = _named_number(spec, aliases)
+    return None if found is None else found[1]
 
 
 def resolve_cost_inputs(spec: Mapping[str, Any]) -> CostInputs:
@@ -169,10 +175,9 @@ def resolve_cost_inputs(spec: Mapping[str, Any]) -> CostInputs:
 
     seconds = _number_field(spec, SECONDS_KEYS)
     if seconds is None:
-        found = _lookup(spec, MINUTES_KEYS)
-        minutes = 0.0 if found is None else non_negative_number(found[1], found[0])
-        if found is not None and minutes > MAX_MINUTES:
-            raise FieldError(found[0], f"must be at most {MAX_MINUTES:g} minutes")
+        alias, minutes = _named_number(spec, MINUTES_KEYS) or ("", 0.0)
+        if minutes > MAX_MINUTES:
+            raise FieldError(alias, f"must be at most {MAX_MINUTES:g} minutes")
         seconds = minutes * 60
     tx = _number_field(spec, BYTES_TX_KEYS)
     rx = _number_field(spec, BYTES_RX_KEYS)
