@@ -39,10 +39,14 @@ from computeadvisor.domain.errors import (
     StorageError,
 )
 from computeadvisor.domain.hardware import GpuInfo, SystemSample
-from computeadvisor.domain.planner import Candidate, Cost, WorkSize, rank, recommendation, with_limits, work_size
+from computeadvisor.domain.placement import Places, PlanAnswer, plan
+from computeadvisor.domain.plan_request import PlanRequest, parse_plan_request
+from computeadvisor.domain.planner import Candidate, Cost, rank, recommendation, with_limits
 from computeadvisor.domain.policy import GpuPolicy, pins_cpu, select_gpu
 from computeadvisor.domain.providers import ProviderRecord, RegistryStats, masked, validate_provider
-from computeadvisor.domain.runtime_model import Basis, Rate, Window, accuracy, basis
+from computeadvisor.domain.runtime_model import Basis, PlaceRecord, Rate, RunModel, Window, accuracy, basis
+from computeadvisor.domain.waiting import Workload
+from computeadvisor.domain.work import WorkSize, work_size
 
 __all__ = [
     "THRESHOLDS",
@@ -62,14 +66,20 @@ __all__ = [
     "GpuPolicy",
     "InvalidInput",
     "NotFound",
+    "PlaceRecord",
+    "Places",
+    "PlanAnswer",
+    "PlanRequest",
     "ProviderRecord",
     "Rate",
     "RegistryStats",
+    "RunModel",
     "StorageError",
     "SystemSample",
     "Thresholds",
     "Window",
     "WorkSize",
+    "Workload",
     "accuracy",
     "advise",
     "basis",
@@ -79,7 +89,9 @@ __all__ = [
     "masked",
     "merge_context",
     "parse_advise_request",
+    "parse_plan_request",
     "pins_cpu",
+    "plan",
     "preview_cost",
     "rank",
     "recommendation",

@@ -260,9 +260,14 @@ def _meta_label(meta: Mapping[str, Any]) -> str | None:
     return None
 
 
+def provider_label(provider: ProviderRecord) -> str:
+    """How answers name a provider (§4.3): ``meta.label``, ``name`` or ``title``, else its id."""
+    return _meta_label(provider.meta) or provider.id
+
+
 def _hints(parts: CostParts, inputs: CostInputs, provider: ProviderRecord | None) -> list[str]:
     cur = parts.currency
-    label = (_meta_label(provider.meta) or provider.id) if provider else (inputs.provider_id or "unspecified")
+    label = provider_label(provider) if provider else (inputs.provider_id or "unspecified")
     shown_kind = provider.kind if provider is not None and provider.kind else inputs.queue
     hints = [f"Provider {label} ({shown_kind}) - estimates in {cur}."]
     if parts.minutes > 0 and parts.base_rate > 0:
@@ -305,7 +310,7 @@ def _provider_view(inputs: CostInputs, provider: ProviderRecord | None) -> CostP
         id=provider.id,
         kind=provider.kind,
         base=provider.base,
-        label=_meta_label(provider.meta) or provider.id,
+        label=provider_label(provider),
         queue=inputs.queue,
         pricing_url=provider.meta.get("pricing_url"),
         notes=provider.meta.get("notes"),

@@ -59,15 +59,15 @@ def new_job_id() -> str:
     return secrets.token_hex(6)
 
 
-def parse_priority(value: Any) -> int | None:
-    """A JSON integer or integer string within int64 (§5.2); None when null; FieldError ``priority`` else."""
+def parse_priority(value: Any, field: str = "priority") -> int | None:
+    """A JSON integer or integer string within int64 (§5.2); None when null; FieldError naming ``field`` else."""
     if value is None:
         return None
     number = as_integer(value)
     if number is None:
-        raise FieldError("priority", "must be an integer or an integer string")
+        raise FieldError(field, "must be an integer or an integer string")
     if not INT64_MIN <= number <= INT64_MAX:
-        raise FieldError("priority", "must fit in a signed 64-bit integer")
+        raise FieldError(field, "must fit in a signed 64-bit integer")
     return number
 
 

@@ -1,66 +1,20 @@
-"""The placement planner's pure parts (§10): a job's work size, the candidates' ETAs, the ranking and its reason.
+"""The placement planner's ranking (§10.5): a candidate's ETA, the deadline and budget, the order, the reason.
 
-The service gathers the facts (the places, what waits ahead, the model's predictions, the prices) and calls these;
-nothing here does I/O. The run-time model itself is :mod:`computeadvisor.domain.runtime_model`.
+Candidates are built by :mod:`computeadvisor.domain.placement`; the run-time model is
+:mod:`computeadvisor.domain.runtime_model`. Nothing here does I/O.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Literal
 
 import msgspec
 
-from computeadvisor.domain.errors import FieldError
 from computeadvisor.domain.runtime_model import Basis, Rate
-from computeadvisor.domain.values import as_number
 
-MEGAPIXEL = 1_048_576
-DEFAULT_SIDE = 1024
-DEFAULT_STEPS = 20
 OBJECTIVES = ("fastest", "cheapest", "balanced")
 Objective = Literal["fastest", "cheapest", "balanced"]
-
-
-class WorkSize(msgspec.Struct, frozen=True, kw_only=True):
-    """A job's size (§10.1): work units are megapixel-steps, ``pixels / 2**20 × steps × batch × frames``."""
-
-    work_units: float
-    pixels: int
-    steps: float
-    batch: float
-    frames: float
-
-
-def _positive(job: Mapping[str, Any], field: str, *aliases: str) -> float | None:
-    for name in (field, *aliases):
-        value = job.get(name)
-        if value is None:
-            continue
-        number = as_number(value)
-        if number is None or number <= 0:
-            raise FieldError(f"job.{name}", "must be a positive finite number or numeric string")
-        return number
-    return None
-
-
-def work_size(job: Mapping[str, Any]) -> WorkSize:
-    """The size of a job (a plan request's ``job``, or a finished job's ``payload``).
-
-    ``work_units`` wins when given; otherwise ``pixels`` (or ``width × height``, default 1024 × 1024), ``steps``
-    (20), ``batch`` (alias ``batch_size``, 1) and ``frames`` (1). Raises FieldError naming ``job.<field>``.
-    """
-    width, height = _positive(job, "width"), _positive(job, "height")
-    pixels = _positive(job, "pixels")
-    if pixels is None:
-        pixels = (width or DEFAULT_SIDE) * (height or DEFAULT_SIDE)
-    steps = _positive(job, "steps") or DEFAULT_STEPS
-    batch = _positive(job, "batch", "batch_size") or 1.0
-    frames = _positive(job, "frames") or 1.0
-    units = _positive(job, "work_units")
-    if units is None:
-        units = pixels / MEGAPIXEL * steps * batch * frames
-    return WorkSize(work_units=units, pixels=round(pixels), steps=steps, batch=batch, frames=frames)
 
 
 class Cost(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,7 +41,8 @@ class Candidate(msgspec.Struct, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         # eta = wait + transfer + run, always; feasible exactly when nothing blocks the place.
         ahead = self.wait_s + self.transfer_s
-        msgspec.structs.force_setattr(self, "eta_s", Rate(p50=ahead + self.run_s.p50, p90=ahead + self.run_s.p90))
+        eta = Rate(p50=round(ahead + self.run_s.p50, 3), p90=round(ahead + self.run_s.p90, 3))
+        msgspec.structs.force_setattr(self, "eta_s", eta)
         msgspec.structs.force_setattr(self, "feasible", not self.blockers)
 
 
