@@ -3,7 +3,7 @@ job objects."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +59,8 @@ def _sqlite(root: Path, **options: Any) -> JobStore:
 
 
 JOB_STORES: dict[str, MakeJobStore] = {"memory": _memory, "sqlite": _sqlite}
+MakeStore = Callable[..., Awaitable[JobStore]]
+"""The contract suites' ``make_store`` fixture: ``await make_store(**options)`` opens one more store."""
 """Every JobStore adapter, by name: ``make(root, clock=..., attempt_cap=..., retention=...)`` builds an unopened
 store keeping its files (if any) under ``root``. The contract suite and the state machine run over all of them, so a
 new adapter is one entry here."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -22,36 +20,9 @@ from computeadvisor.domain.jobs import Claimed, Job, JobView, PriceBook, public_
 from computeadvisor.domain.providers import ProviderRecord
 from computeadvisor.domain.values import iso_utc
 from computeadvisor.ports.job_store import JobStore
-from tests.contract._job_support import JOB_STORES, RUNPOD_DEV, T0, FakeClock
+from tests.contract._job_support import RUNPOD_DEV, T0, FakeClock, MakeStore
 
 pytestmark = pytest.mark.anyio
-
-MakeStore = Callable[..., Awaitable[JobStore]]
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(params=sorted(JOB_STORES))
-async def make_store(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> AsyncIterator[MakeStore]:
-    opened: list[JobStore] = []
-
-    async def factory(**kwargs: Any) -> JobStore:
-        store = JOB_STORES[request.param](tmp_path / f"root{len(opened)}", clock=clock, **kwargs)
-        await store.open()
-        opened.append(store)
-        return store
-
-    yield factory
-    for store in opened:
-        await store.close()
-
-
-@pytest.fixture
-async def store(make_store: MakeStore) -> JobStore:
-    return await make_store()
 
 
 async def enqueue(store: JobStore, body: dict[str, Any]) -> Job:

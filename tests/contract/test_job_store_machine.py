@@ -30,6 +30,7 @@ from computeadvisor.domain.job_requests import (
 )
 from computeadvisor.domain.job_spec import JobSpec
 from computeadvisor.domain.jobs import FINISHED, Job, JobStatus, PriceBook
+from computeadvisor.domain.waiting import workload_of
 from computeadvisor.ports.job_store import JobStore
 from tests.contract._job_support import JOB_STORES, FakeClock
 
@@ -295,6 +296,12 @@ class SchedulerMachine(RuleBasedStateMachine):
         state, board = self.run(first.state(10)), self.run(first.board(10))
         assert all(self.run(store.state(10)) == state for store in others)
         assert all(self.run(store.board(10)) == board for store in others)
+        # The planner's totals move with the jobs in every store (§10.4), and what they learned agrees (§10.3).
+        workload = workload_of(self.run(first.get(job_id)) for job_id in self.model)
+        assert all(self.run(store.workload()) == workload for store in self.stores)
+        learned = sorted(self.run(first.model_report()), key=lambda e: (e.place, e.model or ""))
+        assert all(sorted(self.run(s.model_report()), key=lambda e: (e.place, e.model or "")) == learned
+                   for s in others)  # fmt: skip
 
 
 SchedulerMachine.TestCase.settings = settings(

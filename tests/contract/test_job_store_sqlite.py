@@ -41,7 +41,7 @@ async def test_layout_pragmas_and_migration_table(store: SqliteJobStore, tmp_pat
     await store.enqueue(parse_enqueue({"id": "a"}))
     assert query(store.path, "PRAGMA journal_mode") == [("wal",)]
     assert query(store.path, "PRAGMA integrity_check") == [("ok",)]
-    assert query(store.path, "SELECT version FROM schema_migrations") == [(1,)]
+    assert query(store.path, "SELECT version FROM schema_migrations") == [(1,), (2,)]
 
 
 async def test_reopen_keeps_jobs_leases_counts_and_order(tmp_path: Path) -> None:
@@ -215,3 +215,34 @@ async def test_hot_queries_use_their_index(
     with sqlite3.connect(store.path) as conn:
         plan = " ".join(str(row[-1]) for row in conn.execute(f"EXPLAIN QUERY PLAN {statement}", params))
     assert index in plan and "TEMP B-TREE" not in plan, plan
+
+
+async def test_a_version_1_database_is_migrated_with_its_history_and_queues(tmp_path: Path) -> None:
+    clock = FakeClock()
+    store = SqliteJobStore(tmp_path, clock=clock)
+    await store.open()
+    for n in range(3):
+        await store.enqueue(parse_enqueue({"id": f"done{n}", "payload": {"work_units": 10, "model": "sdxl"}}))
+        await store.claim(parse_claim({"device_id": "gpu:0"}))
+        clock.advance(1)
+        await store.complete(parse_complete({"job_id": f"done{n}", "duration_sec": 4 + n}), PriceBook())
+    await store.enqueue(parse_enqueue({"id": "running", "priority": 2, "payload": {"steps": 10}}))
+    await store.enqueue(parse_enqueue({"id": "queued", "payload": {"work_units": 3}}))
+    await store.claim(parse_claim({"device_id": "cpu"}))
+    learned, workload = await store.model_report(), await store.workload()
+    await store.close()
+    with sqlite3.connect(store.path) as conn:  # back to what version 1 wrote
+        conn.executescript(
+            """DROP TABLE run_model; DROP TABLE queued_work;
+            DROP TRIGGER jobs_work_insert; DROP TRIGGER jobs_work_leave; DROP TRIGGER jobs_work_enter;
+            DROP TRIGGER jobs_work_delete; ALTER TABLE jobs DROP COLUMN work_units;
+            DELETE FROM schema_migrations WHERE version = 2;"""
+        )
+    reopened = SqliteJobStore(tmp_path, clock=clock)
+    await reopened.open()
+    try:
+        assert await reopened.model_report() == learned
+        assert await reopened.workload() == workload
+        assert workload.running[0].work_units == 10.0 and workload.queued[0].work_units == 3.0  # not the default 20
+    finally:
+        await reopened.close()

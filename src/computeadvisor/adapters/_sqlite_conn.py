@@ -65,8 +65,11 @@ def migrate(conn: sqlite3.Connection, path: Path) -> None:
         if version > sql.SCHEMA_VERSION:
             raise StorageError(f"{path} has schema version {version}; this version knows up to {sql.SCHEMA_VERSION}")
         for target in range(version + 1, sql.SCHEMA_VERSION + 1):
-            for statement in sql.MIGRATIONS[target]:
-                conn.execute(statement)
+            for step in sql.MIGRATIONS[target]:
+                if isinstance(step, str):
+                    conn.execute(step)
+                else:
+                    step(conn)
             conn.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)", (target, iso_utc(time.time()))
             )

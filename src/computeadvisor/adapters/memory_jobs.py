@@ -32,6 +32,18 @@ from computeadvisor.domain.jobs import (
     build_board,
     public_view,
 )
+from computeadvisor.domain.runtime_model import (
+    MIN_SAMPLES,
+    Key,
+    LearnedRate,
+    ModelEntry,
+    PlaceRecord,
+    evictions,
+    lesson_of,
+    model_entries,
+    teach,
+)
+from computeadvisor.domain.waiting import Workload, workload_of
 from computeadvisor.ports.job_store import JobStore
 
 
@@ -42,6 +54,7 @@ class MemoryJobStore(JobStore):
         attempt_cap: claims after which an expired lease fails the job instead of requeueing it.
         retention: how many finished jobs are kept (the most recently finished).
         clock: epoch seconds now; tests pass a fake one to move time without sleeping.
+        min_samples: samples a key needs before its history predicts (§10.3).
     """
 
     def __init__(
@@ -50,11 +63,14 @@ class MemoryJobStore(JobStore):
         attempt_cap: int = DEFAULT_ATTEMPT_CAP,
         retention: int = DEFAULT_RETENTION,
         clock: Callable[[], float] = time.time,
+        min_samples: int = MIN_SAMPLES,
     ) -> None:
         self._attempt_cap = attempt_cap
         self._retention = retention
         self._clock = clock
+        self._min_samples = min_samples
         self._jobs: dict[str, JobState] = {}
+        self._records: dict[Key, PlaceRecord] = {}
         self._seq = 0
         self._finished = 0
 
@@ -129,7 +145,20 @@ class MemoryJobStore(JobStore):
 
     async def complete(self, request: CompleteRequest, prices: PriceBook) -> Job:
         state = self._state(request.job_id)
-        return self._put(machine.complete(state, request, self._now(), self._next_seq(), prices)).job
+        job = self._put(machine.complete(state, request, self._now(), self._next_seq(), prices)).job
+        self._learn(job)
+        return job
+
+    def _learn(self, job: Job) -> None:
+        lesson = lesson_of(job)
+        if lesson is None:
+            return
+        updated = teach(self._records, lesson, min_samples=self._min_samples)
+        grew = not updated.keys() <= self._records.keys()
+        self._records.update(updated)
+        if grew:
+            for key in evictions({key: r.last_completed_ts for key, r in self._records.items()}):
+                del self._records[key]
 
     async def fail(self, request: FailRequest, prices: PriceBook) -> Job:
         state = self._state(request.job_id)
@@ -189,6 +218,15 @@ class MemoryJobStore(JobStore):
             completed=[public_view(s.job) for s in finished],
             counts=await self.counts(),
         )
+
+    async def learned_rates(self) -> list[LearnedRate]:
+        return [record.learned(place, model) for (place, model), record in self._records.items()]
+
+    async def model_report(self) -> list[ModelEntry]:
+        return model_entries((place, model, record) for (place, model), record in self._records.items())
+
+    async def workload(self) -> Workload:
+        return workload_of(state.job for state in self._jobs.values())
 
     async def board(self, limit: int) -> Board:
         running = self._with_status(JobStatus.RUNNING)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from computeadvisor.adapters import sqlite_jobs_schema as sql
+from computeadvisor.adapters import sqlite_run_history as history
 from computeadvisor.adapters._files import FreshnessCache
 from computeadvisor.adapters._job_support import ExpiryWatch
 from computeadvisor.adapters._sqlite_conn import Reader, open_connections
@@ -45,7 +46,9 @@ from computeadvisor.domain.jobs import (
     StatePage,
     build_board,
 )
+from computeadvisor.domain.runtime_model import MIN_SAMPLES, LearnedRate, ModelEntry
 from computeadvisor.domain.values import iso_utc
+from computeadvisor.domain.waiting import Workload
 from computeadvisor.ports.job_store import JobStore
 
 DB_PATH = Path("data") / "scheduler.db"
@@ -64,7 +67,8 @@ class SqliteJobStore(JobStore):
         clock: epoch seconds now; tests pass a fake one to move time without sleeping.
         busy_timeout_s: how long a statement waits for another connection's lock, seconds.
         max_batch: the most write operations committed together.
-        signatures: how the cached job counts notice another process's commit (see ``_watch``).
+        signatures: how the cached counts, rates and workload notice another process's commit.
+        min_samples: samples a key needs before its history predicts (§10.3).
     """
 
     def __init__(
@@ -77,10 +81,14 @@ class SqliteJobStore(JobStore):
         busy_timeout_s: float = 5.0,
         max_batch: int = 64,
         signatures: FileSignatures = STAT_SIGNATURES,
+        min_samples: int = MIN_SAMPLES,
     ) -> None:
         self._path = root / DB_PATH
-        wal_path = self._path.with_name(self._path.name + "-wal")
-        self._counts_cache: FreshnessCache[JobCounts] = FreshnessCache((self._path, wal_path), signatures=signatures)
+        files = (self._path, self._path.with_name(self._path.name + "-wal"))
+        self._counts_cache: FreshnessCache[JobCounts] = FreshnessCache(files, signatures=signatures)
+        self._rates_cache: FreshnessCache[list[LearnedRate]] = FreshnessCache(files, signatures=signatures)
+        self._workload_cache: FreshnessCache[Workload] = FreshnessCache(files, signatures=signatures)
+        self._min_samples = min_samples
         self._attempt_cap = attempt_cap
         self._retention = retention
         self._clock = clock
@@ -110,8 +118,10 @@ class SqliteJobStore(JobStore):
     async def _submit(self, operation: Callable[[WriteTxn], T], *, savepoint: bool = True) -> T:
         try:
             return await self.writer.submit(operation, savepoint=savepoint)
-        finally:
-            self._counts_cache.clear()  # our own commit: the next count reads again
+        finally:  # our own commit: the next read reads again
+            self._counts_cache.clear()
+            self._rates_cache.clear()
+            self._workload_cache.clear()
 
     async def open(self) -> None:
         if self._writer is not None:
@@ -153,6 +163,30 @@ class SqliteJobStore(JobStore):
             counts = sql.counts_from_rows(await self._read(sql.SELECT_COUNTERS))
             self._counts_cache.put(signature, counts)
         return counts
+
+    async def learned_rates(self) -> list[LearnedRate]:
+        """The model's briefs, reused while the database files are unchanged (every plan asks)."""
+        signature = self._rates_cache.signature()
+        rates = self._rates_cache.get(signature)
+        if rates is None:
+            rates = history.rates_from_rows(await self._read(history.SELECT_RATES))
+            self._rates_cache.put(signature, rates)
+        return rates
+
+    async def model_report(self) -> list[ModelEntry]:
+        return history.entries_from_rows(await self._read(history.SELECT_RECORDS))
+
+    async def workload(self) -> Workload:
+        """The queued totals and running local jobs, one snapshot, reused while the files are unchanged."""
+        signature = self._workload_cache.signature()
+        workload = self._workload_cache.get(signature)
+        if workload is None:
+            queued, running = await self._reading.snapshot(
+                [(history.SELECT_QUEUED_WORK, ()), (history.SELECT_RUNNING_WORK, ())]
+            )
+            workload = history.workload_from_rows(queued, running)
+            self._workload_cache.put(signature, workload)
+        return workload
 
     async def state(self, limit: int) -> StatePage:
         local, remote, active, finished, counters = await self._reading.snapshot(
@@ -252,7 +286,9 @@ class SqliteJobStore(JobStore):
 
         def op(txn: WriteTxn) -> Job:
             state = self._load(txn, request.job_id)
-            return self._save(txn, machine.complete(state, request, now, txn.next_seq(), prices))
+            job = self._save(txn, machine.complete(state, request, now, txn.next_seq(), prices))
+            history.learn(txn, job, self._min_samples)  # in the completion's transaction (§10.3)
+            return job
 
         return await self._submit(op)
 

@@ -15,20 +15,43 @@ Layout choices, each for a measured reason:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import msgspec
 
+from computeadvisor.adapters import sqlite_run_history as history
+from computeadvisor.adapters.sqlite_writer import WriteTxn
 from computeadvisor.domain.job_machine import JobState, LeaseState
 from computeadvisor.domain.job_spec import JobSpec
 from computeadvisor.domain.jobs import Job, JobCore, JobCounts, JobStatus, JobView, QueueDepths, Run, public_view
+from computeadvisor.domain.waiting import job_units
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 FINISHED_SQL = "status IN ('succeeded', 'failed', 'cancelled')"
 _KEY = "CASE {r}.status WHEN 'queued' THEN 'queued:' || {r}.queue WHEN 'running' THEN 'running' ELSE 'finished' END"
 
-MIGRATIONS: dict[int, tuple[str, ...]] = {
+Step = str | Callable[[sqlite3.Connection], None]
+"""One migration step: a statement, or a function that fills what statements cannot compute."""
+
+
+def _fill_work_units(conn: sqlite3.Connection) -> None:
+    """Every stored job's work units, from its spec's payload (§10.1)."""
+    for job_id, spec in conn.execute("SELECT id, spec FROM jobs WHERE status IN ('queued', 'running')").fetchall():
+        payload = _spec_decoder.decode(spec).payload
+        conn.execute("UPDATE jobs SET work_units = ? WHERE id = ?", (job_units(payload), job_id))
+
+
+def _fill_run_model(conn: sqlite3.Connection) -> None:
+    """The model as the retained succeeded jobs teach it, oldest first (at the default ``min_samples``)."""
+    txn = WriteTxn(conn, 0)
+    rows = conn.execute(f"SELECT {ALL_COLUMNS} FROM jobs WHERE status = 'succeeded' ORDER BY completed_ts, seq")
+    for row in rows.fetchall():
+        history.learn(txn, state_from_row(row).job)
+
+
+MIGRATIONS: dict[int, tuple[Step, ...]] = {
     1: (
         """CREATE TABLE jobs (
             id TEXT NOT NULL PRIMARY KEY,
@@ -77,6 +100,14 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
             UPDATE counters SET value = value - 1 WHERE name = {_KEY.format(r="OLD")};
         END""",
     ),
+    2: (  # the planner's history and queue totals (§10.3, §10.4), filled from what is stored
+        history.ADD_WORK_UNITS,
+        _fill_work_units,
+        *history.CREATE_TABLES,
+        history.FILL_QUEUED_WORK,
+        *history.TRIGGERS,
+        _fill_run_model,
+    ),
 }
 MIGRATIONS_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL)"
@@ -90,7 +121,7 @@ CORE_COLUMNS = (
 ALL_COLUMNS = f"{CORE_COLUMNS}, seq, lease_token, lease_expires_ts, lease_seconds, spec"
 
 SELECT_JOB = f"SELECT {ALL_COLUMNS} FROM jobs WHERE id = ?"
-INSERT_JOB = f"INSERT INTO jobs ({ALL_COLUMNS}) VALUES ({', '.join('?' * 27)})"
+INSERT_JOB = f"INSERT INTO jobs ({ALL_COLUMNS}, work_units) VALUES ({', '.join('?' * 28)})"
 INSERT_NEW_JOB = f"{INSERT_JOB} ON CONFLICT (id) DO NOTHING RETURNING seq"
 UPDATE_JOB = (
     "UPDATE jobs SET seq = ?, status = ?, priority = ?, sticky_device_id = ?, device_id = ?, attempt = ?, "
@@ -209,7 +240,7 @@ def insert_params(state: JobState) -> tuple[Any, ...]:
         j.id, j.name, j.queue, j.priority, int(j.sticky), j.sticky_device_id, j.device_id, j.provider_id,
         j.status, j.attempt, _runs_text(j), j.worker_id, j.error, j.created_ts, j.updated_ts, j.started_ts,
         j.completed_ts, j.duration_sec, j.cost_estimate, j.bytes_tx, j.bytes_rx, j.vram_gb,
-        state.seq, *_lease_params(state), _encoder.encode(state.spec).decode(),
+        state.seq, *_lease_params(state), _encoder.encode(state.spec).decode(), job_units(j.payload),
     )  # fmt: skip
 
 

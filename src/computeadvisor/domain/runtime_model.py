@@ -246,6 +246,12 @@ class PlaceRecord(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+def model_entries(records: Iterable[tuple[str, str | None, PlaceRecord]]) -> list[ModelEntry]:
+    """§10.6's entries of (place, model, record) triples, sorted by place then model (the place's own first)."""
+    ordered = sorted(records, key=lambda item: (item[0], item[1] is not None, item[1] or ""))
+    return [record.entry(place, model) for place, model, record in ordered]
+
+
 class Lesson(msgspec.Struct, frozen=True, kw_only=True):
     """What one succeeded job teaches: its place, model, size and run time (§10.3)."""
 

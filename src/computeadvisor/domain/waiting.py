@@ -20,7 +20,8 @@ A lower-priority queued job never adds to any wait.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import msgspec
 
@@ -53,9 +54,9 @@ class Workload(msgspec.Struct, frozen=True, kw_only=True):
     running: tuple[RunningWork, ...] = ()
 
 
-def job_units(job: Job) -> float:
+def job_units(payload: Mapping[str, Any]) -> float:
     """A queued or running job's size for waiting: its payload's work units, the default size when invalid."""
-    return payload_units(job.payload) or DEFAULT_UNITS
+    return payload_units(payload) or DEFAULT_UNITS
 
 
 def waiting_place(job: Job) -> str | None:
@@ -65,30 +66,31 @@ def waiting_place(job: Job) -> str | None:
     return job.device_id or job.sticky_device_id
 
 
-def workload_of(jobs: Iterable[Job], units: Callable[[Job], float] = job_units) -> Workload:
-    """The workload of a collection of jobs, aggregated as stores keep it (sorted, for comparison)."""
+def workload_of(jobs: Iterable[Job]) -> Workload:
+    """The workload of a collection of jobs, aggregated as stores keep it."""
     totals: dict[tuple[str, str | None, int], tuple[int, float]] = {}
     running: list[RunningWork] = []
     for job in jobs:
         if job.status == JobStatus.QUEUED:
             key = (job.queue, waiting_place(job), job.priority)
             count, total = totals.get(key, (0, 0.0))
-            totals[key] = (count + 1, total + units(job))
+            totals[key] = (count + 1, total + job_units(job.payload))
         elif job.status == JobStatus.RUNNING and job.queue == "local":
-            running.append(RunningWork(place=job.device_id, started_ts=job.started_ts or 0.0, work_units=units(job)))
-    queued = [
+            units = job_units(job.payload)
+            running.append(RunningWork(place=job.device_id, started_ts=job.started_ts or 0.0, work_units=units))
+    queued = (
         QueuedWork(queue=queue, place=place, priority=priority, jobs=count, work_units=total)
         for (queue, place, priority), (count, total) in totals.items()
-    ]
-    return Workload(queued=tuple(sorted(queued, key=_queued_order)), running=tuple(sorted(running, key=_run_order)))
+    )
+    return workload(queued, running)
 
 
-def _queued_order(work: QueuedWork) -> tuple[str, str, int]:
-    return work.queue, work.place or "", work.priority
-
-
-def _run_order(work: RunningWork) -> tuple[float, str, float]:
-    return work.started_ts, work.place or "", work.work_units
+def workload(queued: Iterable[QueuedWork], running: Iterable[RunningWork]) -> Workload:
+    """A workload in its one order (queue, place, priority; running by start), so that equal ones compare equal."""
+    return Workload(
+        queued=tuple(sorted(queued, key=lambda w: (w.queue, w.place or "", w.priority))),
+        running=tuple(sorted(running, key=lambda w: (w.started_ts, w.place or "", w.work_units))),
+    )
 
 
 def _fill(free: dict[str, float], rates: Mapping[str, float], units: float) -> None:

@@ -1,7 +1,8 @@
 """JobStore: the scheduler's durable queues (§5), in domain terms so that any database can sit behind it.
 
-Adapters take their clock, attempt cap (default 3) and retention (default 10,000 finished jobs) as constructor
-values. Every transition is the pure function of :mod:`computeadvisor.domain.job_machine` of the same name.
+Adapters take their clock, attempt cap (default 3), retention (default 10,000 finished jobs) and the run-time
+model's ``min_samples`` (default 5) as constructor values. Every transition is the pure function of
+:mod:`computeadvisor.domain.job_machine` of the same name.
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ from computeadvisor.domain.job_requests import (
 from computeadvisor.domain.job_spec import JobSpec
 from computeadvisor.domain.jobs import Board, Claimed, Job, JobCounts, PriceBook, StatePage
 from computeadvisor.ports.lifecycle import Lifecycle
+from computeadvisor.ports.run_history import RunHistory
 
 
-class JobStore(Lifecycle, Protocol):
+class JobStore(RunHistory, Lifecycle, Protocol):
     """The scheduler's store of jobs. Every mutation is atomic and durable when it returns (§5.9).
+
+    A job that completes ``succeeded`` teaches the run-time model in the same transaction (:class:`RunHistory`,
+    learning with the store's ``min_samples``), so a completion shows in the very next plan.
 
     Callers run :meth:`expire_leases` (when :meth:`leases_expired`) before any scheduler operation and before
     counting queues (§5.5); the other methods do not expire leases themselves. A store only records: the
