@@ -18,6 +18,7 @@ from computeadvisor.domain import advisor, costs
 from computeadvisor.domain import job_requests as requests
 from computeadvisor.domain.advisor import AdvisorContext
 from computeadvisor.domain.job_spec import parse_enqueue
+from computeadvisor.domain.plan_request import parse_plan_request
 from computeadvisor.domain.policy import GpuPolicy, apply_policy_update
 from computeadvisor.domain.providers import validate_provider
 from computeadvisor.domain.values import debug_from_body
@@ -94,6 +95,10 @@ READERS: dict[tuple[str, str], list[Read]] = {
         lambda r: debug_from_body(r({})),
         lambda r: _costs(r, "job."),
         lambda r: _costs(r, ""),  # without ``job`` the top-level keys are the job (§4.1)
+    ],
+    ("/api/compute/plan", "post"): [
+        lambda r: parse_plan_request(r({"job": {}})),
+        lambda r: parse_plan_request(r({})),  # without ``job`` the whole body is the job (§10.1)
     ],
     ("/api/schedule/enqueue", "post"): [lambda r: parse_enqueue(r({"payload": {}}))],
     ("/api/schedule/claim", "post"): [lambda r: requests.parse_claim(r({}))],

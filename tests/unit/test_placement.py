@@ -144,7 +144,8 @@ def test_invalid_stored_planner_facts_read_as_their_defaults() -> None:
         ({"time_value_per_hour": -1}, "time_value_per_hour"),
         ({"deadline_s": 0}, "deadline_s"),
         ({"budget": "lots"}, "budget"),
-        ({"job": {"width": 1e200, "height": 1e200}}, "job.width"),
+        ({"job": {"width": 1e13}}, "job.width"),
+        ({"job": {"frames": "2e12"}}, "job.frames"),
     ],
 )
 def test_bad_input_names_the_field(body: dict[str, Any], field: str) -> None:

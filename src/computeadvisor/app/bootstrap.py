@@ -67,7 +67,13 @@ def build_adapters(config: Config, signatures: FileSignatures | None = None) -> 
         registry=JsonFileRegistry(root, signatures=signatures),
         flags=FileFeatureFlags(root, signatures=signatures),
         metrics=host_metrics(config),
-        jobs=SqliteJobStore(root, attempt_cap=config.attempt_cap, retention=config.retention, signatures=signatures),
+        jobs=SqliteJobStore(
+            root,
+            attempt_cap=config.attempt_cap,
+            retention=config.retention,
+            signatures=signatures,
+            min_samples=config.min_samples,
+        ),
         settings=settings_store(config, signatures),
         health=HttpHealthProbe(
             SystemResolver(), timeout_s=config.health_timeout, deny_private=config.deny_private_health
@@ -92,7 +98,7 @@ def memory_adapters(**overrides: Any) -> Adapters:
 def build_services(adapters: Adapters, config: Config) -> Services:
     """The use cases over one set of adapters (one registry instance serves every route, §0.7)."""
     schedule = ScheduleService(adapters.jobs, adapters.registry, adapters.flags)
-    return Services(adapters, schedule, probe_deadline_s=config.health_timeout)
+    return Services(adapters, schedule, probe_deadline_s=config.health_timeout, min_samples=config.min_samples)
 
 
 @asynccontextmanager

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from computeadvisor.domain import costs
+from computeadvisor.domain import costs, planner, work
 
 # Patterns are ECMA-262 (JSON Schema) and anchored; the parsers trim strings first, hence the \s*.
 NUMBER_TEXT = r"^\s*\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,2})?\s*$"
@@ -30,6 +30,7 @@ QUEUE = r"^\s*(?:[Ll][Oo][Cc][Aa][Ll]|[Rr][Ee][Mm][Oo][Tt][Ee])?\s*$"
 MODE = r"^\s*(?:[Aa][Uu][Tt][Oo]|[Mm][Aa][Nn][Uu][Aa][Ll]|[Ss][Tt][Ii][Cc][Kk][Yy])\s*$"
 DEVICE = r"^\s*(?:[Cc][Pp][Uu]|(?:[Gg][Pp][Uu]|[Cc][Uu][Dd][Aa]):[0-9]+)\s*$"
 BYTES_TEXT = r"^\s*\+?[0-9]{1,18}(?:\.[0-9]*)?\s*$"
+SIZE_TEXT = r"^\s*\+?(?:0*[1-9][0-9]{0,11}(?:\.[0-9]*)?|0*\.[0-9]*[1-9][0-9]*)\s*$"  # > 0 and < 10^12
 
 
 def present_devices(gpu_indices: Iterable[int]) -> str:
@@ -165,6 +166,46 @@ CostsBody = msgspec.defstruct(
 )
 
 
+Size = Annotated[float, Meta(gt=0, le=work.MAX_SIZE)] | Annotated[str, Meta(pattern=SIZE_TEXT)]
+"""A size field of a job (§10.1): a number > 0 and at most 10^12, or a numeric string of one."""
+Positive = Annotated[float, Meta(gt=0)] | Annotated[str, Meta(pattern=POSITIVE_TEXT)]
+
+
+class PlanJob(msgspec.Struct, kw_only=True):
+    """The job to place (§10.1): its size (default 1024 × 1024 at 20 steps), model, VRAM need and data."""
+
+    width: Size | None = None
+    height: Size | None = None
+    pixels: Size | None = None
+    steps: Size | None = None
+    batch: Size | None = None
+    batch_size: Size | None = None
+    frames: Size | None = None
+    work_units: Size | None = None
+    model: Annotated[str, Meta(max_length=128)] | None = None
+    vram_gb: NonNegative | None = None
+    min_vram_gb: NonNegative | None = None
+    required_vram_gb: NonNegative | None = None
+    bytes_tx: ByteCount | None = None
+    bytes_rx: ByteCount | None = None
+    priority: Integer | None = None
+
+
+class PlanBody(PlanJob, kw_only=True):
+    """POST /api/compute/plan (§10.1); when ``job`` is absent or null the whole body is the job (its keys are
+    listed here too). A remote price that overflows for this job is a 400 naming ``job.work_units``."""
+
+    job: PlanJob | None = None
+    objective: planner.Objective | None = None
+    time_value_per_hour: NonNegative | None = None
+    deadline_s: Positive | None = None
+    budget: NonNegative | None = None
+    allow_remote: Loose = None
+    prefer_remote: Loose = None
+    debug: Loose = None
+    verbose: Loose = None
+
+
 class EnqueueBody(msgspec.Struct, kw_only=True):
     """POST /api/schedule/enqueue (§5.2). A falsy ``id`` (absent, null, "", 0, false) gets a generated one."""
 
@@ -243,6 +284,7 @@ REQUEST_BODIES: dict[tuple[str, str], type[msgspec.Struct]] = {
     ("/api/gpu/policy", "post"): PolicyBody,
     ("/api/compute/advise", "post"): AdviseBody,
     ("/api/compute/costs", "post"): CostsBody,
+    ("/api/compute/plan", "post"): PlanBody,
     ("/api/schedule/enqueue", "post"): EnqueueBody,
     ("/api/schedule/claim", "post"): ClaimBody,
     ("/api/schedule/heartbeat", "post"): HeartbeatBody,

@@ -12,8 +12,11 @@ from computeadvisor.domain.costs import CostPreview
 from computeadvisor.domain.hardware import Device, SystemSample
 from computeadvisor.domain.health import ProviderStatus
 from computeadvisor.domain.jobs import Board, Job, JobCounts, Lease, StatePage
+from computeadvisor.domain.placement import PlanAnswer
 from computeadvisor.domain.policy import GpuPolicy
 from computeadvisor.domain.providers import ProviderRecord, RegistryStats
+from computeadvisor.domain.runtime_model import ModelEntry
+from computeadvisor.domain.waiting import Workload
 
 AnswerT = TypeVar("AnswerT", bound=msgspec.Struct)
 
@@ -79,6 +82,42 @@ class AdviseDebug(msgspec.Struct, frozen=True, kw_only=True):
 class AdviseResponse(AdviceAnswer, frozen=True, kw_only=True, omit_defaults=True):
     feature: Feature
     debug: AdviseDebug | UnsetType = UNSET
+
+
+class DefaultRates(msgspec.Struct, frozen=True, kw_only=True):
+    """Seconds per work unit a place of each kind is predicted at without history or a declared rate (§10.3)."""
+
+    cpu: float
+    gpu: float
+    remote: float
+
+
+class ModelAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """What the run-time model has learned and how accurate it has been (§10.6)."""
+
+    places: list[ModelEntry]
+    defaults: DefaultRates
+    min_samples: int
+
+
+class ModelResponse(ModelAnswer, frozen=True, kw_only=True):
+    feature: Feature
+
+
+class PlanDebug(msgspec.Struct, frozen=True, kw_only=True):
+    """The derived inputs of a plan (§10.5 ``debug``)."""
+
+    model: ModelAnswer
+    allow_remote: bool
+    policy: PolicyView
+    workload: Workload
+    unhealthy: list[str]
+    now: str
+
+
+class PlanResponse(PlanAnswer, frozen=True, kw_only=True, omit_defaults=True):
+    feature: Feature
+    debug: PlanDebug | UnsetType = UNSET
 
 
 class CostsDebug(msgspec.Struct, frozen=True, kw_only=True):

@@ -9,6 +9,7 @@ from msgspec import UNSET, UnsetType
 
 from computeadvisor.app.feature import current_feature
 from computeadvisor.app.health_fanout import probe_all
+from computeadvisor.app.plan_services import PlanService
 from computeadvisor.app.schedule_services import ScheduleService
 from computeadvisor.app.schemas import (
     AdviseDebug,
@@ -66,9 +67,12 @@ class Adapters(msgspec.Struct, frozen=True, kw_only=True):
 class Services:
     """The service's use cases over one set of adapters; ``bootstrap.build_services`` wires them."""
 
-    def __init__(self, adapters: Adapters, schedule: ScheduleService, *, probe_deadline_s: float) -> None:
+    def __init__(
+        self, adapters: Adapters, schedule: ScheduleService, *, probe_deadline_s: float, min_samples: int
+    ) -> None:
         self.adapters = adapters
         self.schedule = schedule
+        self.planner = PlanService(self, min_samples=min_samples)
         self._probe_deadline_s = probe_deadline_s
         self.sample = SystemSample()
         # The latest probe result per provider id (§2.8 health memory): in memory, forgotten on restart.
@@ -77,6 +81,10 @@ class Services:
     def feature(self) -> Feature:
         """The flag as the files say for this request."""
         return current_feature(self.adapters.flags)
+
+    def unhealthy(self) -> frozenset[str]:
+        """Providers whose latest health probe failed (§2.8), as this process remembers them."""
+        return frozenset(pid for pid, ok in self._healthy.items() if not ok)
 
     def publish_sample(self, sample: SystemSample) -> None:
         """Replace the hardware snapshot that handlers read (called by the sampler)."""
@@ -186,8 +194,7 @@ class Services:
         policy = await self.current_policy(sample)
         counts = await self.schedule.counts()
         providers = await self.adapters.registry.records()
-        unhealthy = frozenset(pid for pid, ok in self._healthy.items() if not ok)
-        remote_ids = remote_candidates(providers, unhealthy)
+        remote_ids = remote_candidates(providers, self.unhealthy())
         derived = advisor.derive_context(
             sample.gpus,
             select_gpu(policy, sample.gpus),

@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 
 from computeadvisor.domain.jobs import DEFAULT_ATTEMPT_CAP, DEFAULT_RETENTION
+from computeadvisor.domain.runtime_model import MIN_SAMPLES
 
 ENV_PREFIX = "COMPUTEADVISOR_"
 MAX_BODY_BYTES = 1024 * 1024
@@ -40,6 +41,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     max_body_bytes: int = MAX_BODY_BYTES
     header_timeout: float = 10.0
     max_connections: int = 1000
+    min_samples: int = MIN_SAMPLES
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -52,6 +54,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
             raise ConfigError("max_body_bytes must be >= 1")
         if self.header_timeout <= 0 or self.max_connections < 1:
             raise ConfigError("header_timeout must be > 0 seconds and max_connections >= 1")
+        if self.min_samples < 1:
+            raise ConfigError("min_samples must be >= 1")
 
     @property
     def root_path(self) -> Path:

@@ -134,8 +134,8 @@ def _remote_cost(request: PlanRequest, record: ProviderRecord, run_s: float) -> 
         queue="remote",
         provider_id=record.id,
         duration_sec=run_s,
-        bytes_tx=int(job.bytes_tx),
-        bytes_rx=int(job.bytes_rx),
+        bytes_tx=job.bytes_tx,
+        bytes_rx=job.bytes_rx,
         vram_gb=job.vram_gb,
     )
     try:

@@ -8,7 +8,7 @@ from typing import Any, cast
 import msgspec
 
 from computeadvisor.domain.errors import FieldError
-from computeadvisor.domain.job_spec import parse_priority
+from computeadvisor.domain.job_spec import parse_byte_count, parse_priority
 from computeadvisor.domain.planner import OBJECTIVES, Objective
 from computeadvisor.domain.runtime_model import MAX_MODEL_NAME
 from computeadvisor.domain.values import as_number, debug_from_body, is_on
@@ -24,8 +24,8 @@ class PlanJob(msgspec.Struct, frozen=True, kw_only=True):
     size: WorkSize
     model: str | None = None
     vram_gb: float | None = None
-    bytes_tx: float = 0.0
-    bytes_rx: float = 0.0
+    bytes_tx: int = 0
+    bytes_rx: int = 0
     priority: int = 0
 
 
@@ -37,6 +37,10 @@ class PlanRequest(msgspec.Struct, frozen=True, kw_only=True):
     budget: float | None = None
     allow_remote: bool = False
     debug: bool = False
+
+    def without_remote(self) -> PlanRequest:
+        """The request with remote offload off (the feature flag is off, §10.1)."""
+        return msgspec.structs.replace(self, allow_remote=False)
 
 
 def _number(body: Mapping[str, Any], key: str, field: str, *, minimum: float, inclusive: bool) -> float | None:
@@ -70,8 +74,8 @@ def parse_plan_job(job: Mapping[str, Any]) -> PlanJob:
         size=work_size(job),
         model=_model(job),
         vram_gb=vram,
-        bytes_tx=_number(job, "bytes_tx", "job.bytes_tx", minimum=0, inclusive=True) or 0.0,
-        bytes_rx=_number(job, "bytes_rx", "job.bytes_rx", minimum=0, inclusive=True) or 0.0,
+        bytes_tx=parse_byte_count(job.get("bytes_tx"), "job.bytes_tx") or 0,
+        bytes_rx=parse_byte_count(job.get("bytes_rx"), "job.bytes_rx") or 0,
         priority=parse_priority(job.get("priority"), "job.priority") or 0,
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +15,8 @@ DEFAULT_SIDE = 1024
 DEFAULT_STEPS = 20
 DEFAULT_UNITS = DEFAULT_SIDE * DEFAULT_SIDE / MEGAPIXEL * DEFAULT_STEPS
 """The size of a job that states none: 1024 × 1024 at 20 steps, 20 units."""
+MAX_SIZE = 1e12
+"""The largest value of any size field, so that work units (a product of five of them) stay finite."""
 
 
 class WorkSize(msgspec.Struct, frozen=True, kw_only=True):
@@ -34,8 +35,8 @@ def _positive(job: Mapping[str, Any], field: str, *aliases: str) -> float | None
         if value is None:
             continue
         number = as_number(value)
-        if number is None or number <= 0:
-            raise FieldError(f"job.{name}", "must be a positive finite number or numeric string")
+        if number is None or not 0 < number <= MAX_SIZE:
+            raise FieldError(f"job.{name}", f"must be a number > 0 and <= {MAX_SIZE:g} (or a numeric string)")
         return number
     return None
 
@@ -44,8 +45,8 @@ def work_size(job: Mapping[str, Any]) -> WorkSize:
     """The size of a job (a plan request's ``job``, or a finished job's ``payload``).
 
     ``work_units`` wins when given; otherwise ``pixels`` (or ``width × height``, default 1024 × 1024), ``steps``
-    (20), ``batch`` (alias ``batch_size``, 1) and ``frames`` (1). Raises FieldError naming ``job.<field>``, also
-    when the product is too large to be a finite number.
+    (20), ``batch`` (alias ``batch_size``, 1) and ``frames`` (1). Each at most ``MAX_SIZE``; raises FieldError
+    naming ``job.<field>``.
     """
     width, height = _positive(job, "width"), _positive(job, "height")
     pixels = _positive(job, "pixels")
@@ -57,10 +58,6 @@ def work_size(job: Mapping[str, Any]) -> WorkSize:
     units = _positive(job, "work_units")
     if units is None:
         units = pixels / MEGAPIXEL * steps * batch * frames
-    if not math.isfinite(pixels):
-        raise FieldError("job.width", "too large: width × height is not a finite number")
-    if not math.isfinite(units):
-        raise FieldError("job.steps", "too large: the job's work units are not a finite number")
     return WorkSize(work_units=units, pixels=round(pixels), steps=steps, batch=batch, frames=frames)
 
 

@@ -24,6 +24,7 @@ from computeadvisor.config import ConfigError, load_config
 @click.option("--retention", type=int, help="Finished jobs kept [default: 10000].")
 @click.option("--header-timeout", type=float, help="Seconds a connection may take to send a request's headers [10].")
 @click.option("--max-connections", type=int, help="Open connections at most; idle ones make room [default: 1000].")
+@click.option("--min-samples", type=int, help="Finished jobs a place needs before the planner trusts them [5].")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Optional TOML config file.")
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
 def serve(config_file: str | None, log_level: str, **flags: Any) -> None:

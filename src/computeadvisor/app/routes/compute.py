@@ -1,15 +1,15 @@
-"""POST ``/api/compute/advise`` and ``/api/compute/costs`` (§3, §4)."""
+"""``/api/compute/*``: advise and costs (§3, §4), the planner and its model (§10)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, post
+from litestar import Request, get, post
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 
 from computeadvisor.app.body import json_object
-from computeadvisor.app.schemas import AdviseResponse, CostsResponse
+from computeadvisor.app.schemas import AdviseResponse, CostsResponse, ModelResponse, PlanResponse
 from computeadvisor.app.security import TOKEN_FOR_DEBUG, require_token_for_debug_body
 from computeadvisor.app.services import Services
 from computeadvisor.domain.values import debug_from_body
@@ -31,4 +31,18 @@ async def costs(request: Request[Any, Any, Any], services: NamedDependency[Servi
     return await services.costs(body)
 
 
-compute_routes: list[HTTPRouteHandler] = [advise, costs]
+@post("/api/compute/plan", status_code=200, security=TOKEN_FOR_DEBUG)
+async def plan(request: Request[Any, Any, Any], services: NamedDependency[Services]) -> PlanResponse:
+    """Every place the job could run, ranked by a learned ETA and its cost, with a recommendation."""
+    body = await json_object(request)
+    require_token_for_debug_body(request, debug_from_body(body))
+    return await services.planner.plan(body)
+
+
+@get("/api/compute/model")
+async def model(services: NamedDependency[Services]) -> ModelResponse:
+    """What the planner's run-time model has learned, per place and model, and how accurate it has been."""
+    return await services.planner.model()
+
+
+compute_routes: list[HTTPRouteHandler] = [advise, costs, plan, model]
