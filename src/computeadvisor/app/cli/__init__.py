@@ -11,6 +11,7 @@ import click
 from computeadvisor import __version__
 from computeadvisor.app.cli.client_commands import advise, costs, providers, queue
 from computeadvisor.app.cli.gpu import gpu
+from computeadvisor.app.cli.plan import plan
 from computeadvisor.app.cli.serve import check, serve
 
 
@@ -20,7 +21,7 @@ def main() -> None:
     """Where GPU render jobs should run, what they cost, and durable queues for them."""
 
 
-for command in (serve, check, gpu, providers, advise, costs, queue):
+for command in (serve, check, gpu, providers, advise, costs, plan, queue):
     main.add_command(command)
 
 __all__ = ["main"]

@@ -99,7 +99,7 @@ def providers_health(api: Api, as_json: bool, provider_id: str | None) -> None:
 # -- advise and costs --------------------------------------------------------------------------------------
 
 
-def _with_job_fields(request: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+def with_job_fields(request: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
     """``request`` with the options that were given merged into its ``job`` object."""
     fields = {k: v for k, v in options.items() if v is not None}
     if fields:
@@ -117,7 +117,7 @@ def _with_job_fields(request: dict[str, Any], options: dict[str, Any]) -> dict[s
 @click.option("--allow-remote", is_flag=True, default=None, help="Allow a remote GPU when the feature is on.")
 def advise(api: Api, as_json: bool, body: str | None, **job: Any) -> None:
     """Where should a job run? BODY is an optional JSON request body; options add job fields."""
-    request = _with_job_fields(json_body(body, allow_remote=job.pop("allow_remote")), job)
+    request = with_job_fields(json_body(body, allow_remote=job.pop("allow_remote")), job)
     data = api.call("POST", "/api/compute/advise", request)
     if as_json:
         emit_json(data)
@@ -137,7 +137,7 @@ def advise(api: Api, as_json: bool, body: str | None, **job: Any) -> None:
 @click.option("--vram-gb", type=float)
 def costs(api: Api, as_json: bool, body: str | None, **job: Any) -> None:
     """What would a job cost? Never bills. BODY is an optional JSON request body; options add job fields."""
-    data = api.call("POST", "/api/compute/costs", _with_job_fields(json_body(body), job))
+    data = api.call("POST", "/api/compute/costs", with_job_fields(json_body(body), job))
     if as_json:
         emit_json(data)
         return
