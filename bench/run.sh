@@ -8,6 +8,7 @@
 #   bash bench/run.sh scheduler     # only the scheduler (bench/scheduler.py; see docs/performance.md)
 #   BENCH_SCHEDULER_SIZES="0 100000" BENCH_SCHEDULER_DURATION=5 make bench   # stored jobs per size, s per phase
 #   BENCH_SKIP_SCHEDULER=1 make bench                                         # skip the scheduler part
+#   BENCH_PLAN_HISTORY=10000 make bench                                        # finished jobs the plan sees
 #
 # Both servers run on 127.0.0.1 (free ports), one uvicorn process each with uvloop, httptools and no access log.
 # Every scenario is warmed up once, then all scenarios are measured round after round, interleaved, so that noise
@@ -79,15 +80,26 @@ http_bench() {
     provider+='"egress_cost_per_gb":0.09,"vram_cost_per_gb_minute":0.001,"pricing_url":"https://runpod.io/pricing"}}'
     $PY bench/util.py request POST "$svc/api/providers" "$provider" --expect '"ok":true' --out "$out/register.json"
 
+    # The plan runs against 10 providers and 10,000 finished jobs in the history (bench/seed_history.py).
+    places=cpu,gpu:0
+    for n in $(seq 1 9); do
+        p='{"id":"rp'$n'","kind":"runpod","base":"https://api.runpod.io/v2","meta":{"cost_per_minute":0.0'$n',"startup_s":'$n'}}'
+        $PY bench/util.py request POST "$svc/api/providers" "$p" --expect '"ok":true' --out "$out/register-rp$n.json"
+        places+=",remote:rp$n"
+    done
+    $PY bench/seed_history.py "$state" --jobs "${BENCH_PLAN_HISTORY:-10000}" --places "$places" >"$out/seed.txt"
+
     advise_body='{"job":{"width":2048,"height":1152,"priority":3},"allow_remote":true}'
     costs_body='{"job":{"queue":"remote","provider_id":"runpod-dev","duration_minutes":4.5,"bytes_tx":1073741824,"bytes_rx":67108864,"vram_gb":16}}'
+    plan_body='{"job":{"width":2048,"height":1152,"steps":30,"model":"sdxl"},"allow_remote":true}'
     bare_body='{"job":{"width":2048,"height":1152,"priority":3},"allow_remote":true}'
 
-    # name, method, base URL, path, body, baseline scenario, has a target (1/0)
+    # name, method, base URL, path, body, baseline scenario, target share of the baseline's requests/s (0: none)
     scenarios=(
         "bare-post|POST|$bare|/bare|$bare_body|bare-post|0"
-        "advise|POST|$svc|/api/compute/advise|$advise_body|bare-post|1"
-        "costs|POST|$svc|/api/compute/costs|$costs_body|bare-post|1"
+        "advise|POST|$svc|/api/compute/advise|$advise_body|bare-post|0.60"
+        "costs|POST|$svc|/api/compute/costs|$costs_body|bare-post|0.60"
+        "plan|POST|$svc|/api/compute/plan|$plan_body|bare-post|0.50"
         "bare-get|GET|$bare|/bare||bare-get|0"
         "providers|GET|$svc|/api/providers||bare-get|0"
         "gpu-list|GET|$svc|/api/gpu/list||bare-get|0"
@@ -102,6 +114,7 @@ http_bench() {
         case $name in
             advise) expect=(--expect '"decision":') ;;
             costs) expect=(--expect '"kind":"runpod"' --expect '"estimate":') ;;
+            plan) expect=(--expect '"source":"history"' --expect '"device":"remote:rp9"') ;;
             providers) expect=(--expect '"id":"runpod-dev"') ;;
             gpu-list) expect=(--expect '"devices":') ;;
         esac

@@ -246,3 +246,33 @@ async def test_a_version_1_database_is_migrated_with_its_history_and_queues(tmp_
         assert workload.running[0].work_units == 10.0 and workload.queued[0].work_units == 3.0  # not the default 20
     finally:
         await reopened.close()
+
+
+async def test_what_a_plan_reads_does_not_grow_with_the_history(tmp_path: Path) -> None:
+    clock = FakeClock()
+    store = SqliteJobStore(tmp_path, clock=clock)
+    await store.open()
+    statements: list[str] = []
+    await store.trace_reads(statements.append)
+    counted: list[int] = []
+    try:
+        for size in (0, 40, 400):  # finished jobs in the history (and queued ones beside them)
+            while (await store.counts()).completed < size:
+                done = (await store.counts()).completed
+                await store.enqueue(parse_enqueue({"id": f"j{done}", "payload": {"work_units": 1 + done % 7}}))
+                await store.enqueue(parse_enqueue({"id": f"q{done}"}))
+                claimed = await store.claim(parse_claim({"device_id": "gpu:0"}))
+                assert claimed is not None
+                clock.advance(1)
+                await store.complete(parse_complete({"job_id": claimed.job.id, "duration_sec": 2}), PriceBook())
+            statements.clear()
+            await store.learned_rates()
+            await store.workload()
+            counted.append(len(statements))
+        assert counted[0] == counted[1] == counted[2] > 0, counted
+        statements.clear()
+        await store.learned_rates()
+        await store.workload()
+        assert statements == []  # unchanged files: both answers come from the cache
+    finally:
+        await store.close()

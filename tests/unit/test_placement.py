@@ -8,7 +8,7 @@ import pytest
 
 from computeadvisor.domain.errors import FieldError
 from computeadvisor.domain.hardware import GpuInfo
-from computeadvisor.domain.placement import Places, plan, provider_facts
+from computeadvisor.domain.placement import Places, plan, provider_facts, remote_places
 from computeadvisor.domain.plan_request import parse_plan_request
 from computeadvisor.domain.policy import GpuPolicy
 from computeadvisor.domain.providers import ProviderRecord
@@ -21,7 +21,7 @@ RUNPOD = ProviderRecord(id="runpod", kind="runpod", base="https://api.runpod.io"
                         meta={"label": "RunPod", "cost_per_minute": 0.02, "vram_gb": 48, "startup_s": 20,
                               "seconds_per_unit": 0.2, "concurrency": 2})  # fmt: skip
 SLOW = ProviderRecord(id="cheap", kind="custom", meta={"cost_per_minute": 0.001, "seconds_per_unit": 0.6})
-PLACES = Places(cpu_name="Ryzen 9", gpus=(GPU0, GPU1), providers=(RUNPOD, SLOW))
+PLACES = Places(cpu_name="Ryzen 9", gpus=(GPU0, GPU1), providers=remote_places((RUNPOD, SLOW)))
 
 
 def answer(body: dict[str, Any], places: Places = PLACES, model: RunModel | None = None) -> Any:
@@ -52,12 +52,14 @@ def test_defaults_rank_every_place_by_its_default_rate() -> None:
 def test_remote_places_are_blocked_without_offload_or_with_the_flag_off() -> None:
     off = by_device(answer({}))
     assert off["remote:runpod"].blockers == ["remote offload disabled"] and not off["remote:runpod"].feasible
-    flag_off = by_device(answer({"allow_remote": True}, Places(providers=(RUNPOD,), feature_enabled=False)))
+    flag_off = by_device(
+        answer({"allow_remote": True}, Places(providers=remote_places((RUNPOD,)), feature_enabled=False))
+    )
     assert flag_off["remote:runpod"].blockers == ["compute feature disabled"]
 
 
 def test_an_unhealthy_provider_stays_a_candidate_with_its_blocker() -> None:
-    places = Places(providers=(RUNPOD,), unhealthy=frozenset({"runpod"}))
+    places = Places(providers=remote_places((RUNPOD,)), unhealthy=frozenset({"runpod"}))
     assert by_device(answer({"prefer_remote": "1"}, places))["remote:runpod"].blockers == ["last health check failed"]
 
 
@@ -95,7 +97,9 @@ def test_cheapest_and_balanced_objectives() -> None:
     cheapest = answer({"objective": "cheapest", "allow_remote": True})
     assert cheapest.candidates[0].cost.estimate == 0 and cheapest.candidates[0].device == "gpu:0"
     slow_start = ProviderRecord(id="cheap", kind="custom", meta={**SLOW.meta, "startup_s": 60})
-    no_gpu = Places(providers=(RUNPOD, slow_start))  # cpu 240 s free; runpod 24 s 0.0013; cheap 72 s 0.0002
+    no_gpu = Places(
+        providers=remote_places((RUNPOD, slow_start))
+    )  # cpu 240 s free; runpod 24 s 0.0013; cheap 72 s 0.0002
     balanced = answer({"objective": "balanced", "time_value_per_hour": 1000, "allow_remote": True}, no_gpu)
     assert balanced.recommendation == "remote:runpod"  # time is dear: the fast one, though it costs more
     thrifty = answer({"objective": "balanced", "time_value_per_hour": 0.01, "allow_remote": True}, no_gpu)
@@ -107,7 +111,7 @@ def test_cheapest_and_balanced_objectives() -> None:
 def test_transfer_time_uses_the_providers_bandwidth() -> None:
     provider = ProviderRecord(id="p", kind="custom", meta={"bandwidth_mbps": 8})
     result = answer({"job": {"bytes_tx": 1_000_000, "bytes_rx": 1_000_000}, "allow_remote": True},
-                    Places(providers=(provider,)))  # fmt: skip
+                    Places(providers=remote_places((provider,))))  # fmt: skip
     assert by_device(result)["remote:p"].transfer_s == 2.0  # 16 Mbit at 8 Mbit/s
 
 
@@ -157,5 +161,5 @@ def test_bad_input_names_the_field(body: dict[str, Any], field: str) -> None:
 def test_a_price_that_overflows_names_the_jobs_field() -> None:
     provider = ProviderRecord(id="p", kind="custom", meta={"egress_cost_per_gb": 1e300})
     with pytest.raises(FieldError) as raised:
-        answer({"job": {"bytes_tx": 1e300}, "allow_remote": True}, Places(providers=(provider,)))
+        answer({"job": {"bytes_tx": 1e300}, "allow_remote": True}, Places(providers=remote_places((provider,))))
     assert raised.value.field == "job.bytes_tx"

@@ -19,7 +19,15 @@ from computeadvisor.domain.runtime_model import (
     lesson_of,
     teach,
 )
-from computeadvisor.domain.waiting import QueuedWork, RunningWork, Workload, local_waits, remote_wait, workload_of
+from computeadvisor.domain.waiting import (
+    QueuedWork,
+    RunningWork,
+    Workload,
+    local_waits,
+    remote_ahead,
+    remote_wait,
+    workload_of,
+)
 
 
 def job(**changes: Any) -> Job:
@@ -163,9 +171,7 @@ def test_a_lower_priority_queued_job_never_adds_wait(ahead: list[QueuedWork], ex
     before = local_waits(Workload(queued=tuple(ahead)), prio, RATES, now=0.0)
     after = local_waits(Workload(queued=(*ahead, lower)), prio, RATES, now=0.0)
     assert after == before
-    assert remote_wait(Workload(queued=(*ahead, lower)), prio, "remote:rp", 0.5, startup_s=3, concurrency=2) == (
-        remote_wait(Workload(queued=tuple(ahead)), prio, "remote:rp", 0.5, startup_s=3, concurrency=2)
-    )
+    assert remote_ahead(Workload(queued=(*ahead, lower)), prio) == remote_ahead(Workload(queued=tuple(ahead)), prio)
 
 
 @given(st.lists(queued_work, max_size=8), queued_work)
@@ -183,4 +189,6 @@ def test_a_remote_wait_is_start_up_plus_its_own_queue_over_its_concurrency() -> 
             QueuedWork(queue="remote", place=None, priority=0, jobs=1, work_units=99.0),
         )
     )
-    assert remote_wait(workload, 0, "remote:rp", 0.5, startup_s=20, concurrency=2) == 20 + 40 * 0.5 / 2
+    ahead = remote_ahead(workload, 0)
+    assert ahead == {"remote:rp": 40.0, "remote:other": 99.0}  # a job with no provider waits for none
+    assert remote_wait(ahead["remote:rp"], 0.5, startup_s=20, concurrency=2) == 20 + 40 * 0.5 / 2

@@ -137,6 +137,10 @@ class ConnectionThread:
         except sqlite3.Error as exc:
             raise self.error(exc) from exc
 
+    async def trace(self, callback: Callable[[str], object] | None) -> None:
+        """Call ``callback`` with every statement this connection runs from now on (None: stop); diagnostics."""
+        await self.call(lambda conn: conn.set_trace_callback(callback))
+
     async def close(self) -> None:
         """Close the connection after the calls already made; idempotent."""
         if not self._open:

@@ -149,6 +149,11 @@ class SqliteJobStore(JobStore):
     async def _read(self, statement: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
         return await self._reading.read(statement, params)
 
+    async def trace_reads(self, callback: Callable[[str], object] | None) -> None:
+        """Call ``callback`` with every statement the reader connection runs (None: stop); for diagnostics and the
+        test that a plan's reads do not grow with the history."""
+        await self._reading.trace(callback)
+
     async def get(self, job_id: str) -> Job:
         rows = await self._read(sql.SELECT_JOB, (job_id,))
         if not rows:

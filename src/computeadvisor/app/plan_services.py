@@ -17,9 +17,10 @@ from computeadvisor.app.schemas import (
     PolicyView,
     extending,
 )
-from computeadvisor.domain.placement import Places, plan, remote_places
+from computeadvisor.domain.placement import Places, RemotePlace, plan, remote_places
 from computeadvisor.domain.plan_request import parse_plan_request
-from computeadvisor.domain.runtime_model import DEFAULT_SECONDS_PER_UNIT, RunModel
+from computeadvisor.domain.providers import ProviderRecord
+from computeadvisor.domain.runtime_model import DEFAULT_SECONDS_PER_UNIT, LearnedRate, RunModel
 from computeadvisor.domain.values import iso_utc
 
 if TYPE_CHECKING:  # the planner is one of the service's parts: Services builds it
@@ -39,8 +40,28 @@ class PlanService:
         self._services = services
         self._min_samples = min_samples
         self._clock = clock
+        self._remote: tuple[list[ProviderRecord], tuple[RemotePlace, ...]] = ([], ())
+        self._model: tuple[list[LearnedRate], RunModel] = ([], RunModel(min_samples=min_samples))
 
-    async def _model(self) -> ModelAnswer:
+    def _run_model(self, rates: list[LearnedRate]) -> RunModel:
+        """The model of these rates, kept while the store hands out the same list (it caches it while unchanged),
+        so that its remembered answers serve the next plans too."""
+        seen, model = self._model
+        if rates is not seen:
+            model = RunModel(rates, min_samples=self._min_samples)
+            self._model = (rates, model)
+        return model
+
+    def _remote_places(self, records: list[ProviderRecord]) -> tuple[RemotePlace, ...]:
+        """The providers as places, read from their records once per registry version (the registry hands out
+        the same record objects while its file is unchanged)."""
+        seen, places = self._remote
+        if len(seen) != len(records) or any(a is not b for a, b in zip(seen, records, strict=True)):
+            places = remote_places(records)
+            self._remote = (records, places)
+        return places
+
+    async def _report(self) -> ModelAnswer:
         return ModelAnswer(
             places=await self._services.adapters.jobs.model_report(),
             defaults=DefaultRates(**DEFAULT_SECONDS_PER_UNIT),
@@ -49,7 +70,7 @@ class PlanService:
 
     async def model(self) -> ModelResponse:
         """What the model has learned, per place and model, with its accuracy (§10.6)."""
-        return extending(ModelResponse, await self._model(), feature=self._services.feature())
+        return extending(ModelResponse, await self._report(), feature=self._services.feature())
 
     async def plan(self, body: dict[str, Any]) -> PlanResponse:
         """Every place ranked for the body's job (§10)."""
@@ -61,7 +82,7 @@ class PlanService:
         await services.schedule.expire_leases()  # a job whose lease ended waits again, as every route sees it
         jobs = services.adapters.jobs
         rates, workload = await jobs.learned_rates(), await jobs.workload()
-        providers = remote_places(await services.adapters.registry.records())
+        providers = self._remote_places(await services.adapters.registry.records())
         unhealthy = services.unhealthy()
         places = Places(
             cpu_name=sample.cpu_name,
@@ -74,11 +95,11 @@ class PlanService:
         if not feature.enabled:
             request = request.without_remote()
         now = self._clock()
-        answer = plan(request, places, RunModel(rates, min_samples=self._min_samples), workload, now)
+        answer = plan(request, places, self._run_model(rates), workload, now)
         debug: PlanDebug | UnsetType = UNSET
         if request.debug:
             debug = PlanDebug(
-                model=await self._model(),
+                model=await self._report(),
                 allow_remote=request.allow_remote,
                 policy=PolicyView.of(policy),
                 workload=workload,

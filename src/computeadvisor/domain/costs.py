@@ -207,27 +207,61 @@ def _overflowing_field(base: float, tx: float, rx: float, vram_per_minute: float
     return max((("duration_sec", base + vram), ("bytes_tx", tx), ("bytes_rx", rx)), key=lambda part: part[1])[0]
 
 
+class PriceSheet(msgspec.Struct, frozen=True, kw_only=True):
+    """A provider's rates as the cost formulas read them (§4.4); None where ``meta`` states none."""
+
+    cost_per_minute: float | None = None
+    egress_cost_per_gb: float | None = None
+    ingress_cost_per_gb: float | None = None
+    vram_cost_per_gb_minute: float | None = None
+    default_vram_gb: float | None = None
+    currency: str = "USD"
+
+
+NEUTRAL_PRICES = PriceSheet()
+
+
+def price_sheet(provider: ProviderRecord | None) -> PriceSheet:
+    """The rates of ``provider``'s ``meta`` (a value that is not a finite number reads as absent)."""
+    if provider is None:
+        return NEUTRAL_PRICES
+    meta = provider.meta
+    currency = meta.get("currency")
+    return PriceSheet(
+        cost_per_minute=_rate(meta, "cost_per_minute"),
+        egress_cost_per_gb=_rate(meta, "egress_cost_per_gb"),
+        ingress_cost_per_gb=_rate(meta, "ingress_cost_per_gb"),
+        vram_cost_per_gb_minute=_rate(meta, "vram_cost_per_gb_minute"),
+        default_vram_gb=_rate(meta, "default_vram_gb"),
+        currency=str(currency).upper() if currency not in (None, "") else "USD",
+    )
+
+
 def cost_parts(inputs: CostInputs, provider: ProviderRecord | None) -> CostParts:
     """The unrounded cost of a job on a provider (§4.4); ``provider`` None means neutral defaults.
 
     Raises:
         FieldError: the cost is not a finite number (naming the job field whose size made it overflow).
     """
-    meta = provider.meta if provider is not None else {}
+    return priced(inputs, price_sheet(provider))
+
+
+def priced(inputs: CostInputs, prices: PriceSheet) -> CostParts:
+    """The unrounded cost of a job at ``prices`` (§4.4); FieldError as :func:`cost_parts`."""
     minutes = inputs.duration_sec / 60
-    base_rate = _rate(meta, "cost_per_minute")
+    base_rate = prices.cost_per_minute
     if base_rate is None:
         base_rate = REMOTE_DEFAULT_RATE if inputs.queue == "remote" else 0.0
     gb_tx = inputs.bytes_tx / GIB
     gb_rx = inputs.bytes_rx / GIB
-    egress_rate = _rate(meta, "egress_cost_per_gb") or 0.0
-    ingress_rate = _rate(meta, "ingress_cost_per_gb")
+    egress_rate = prices.egress_cost_per_gb or 0.0
+    ingress_rate = prices.ingress_cost_per_gb
     if ingress_rate is None:
         ingress_rate = egress_rate
     vram_gb = inputs.vram_gb
     if vram_gb is None:
-        vram_gb = _rate(meta, "default_vram_gb") or 0.0
-    vram_rate = _rate(meta, "vram_cost_per_gb_minute") or 0.0
+        vram_gb = prices.default_vram_gb or 0.0
+    vram_rate = prices.vram_cost_per_gb_minute or 0.0
     base_cost = max(0.0, minutes * base_rate)
     tx_cost, rx_cost = gb_tx * egress_rate, gb_rx * ingress_rate
     transfer_cost = max(0.0, tx_cost + rx_cost)
@@ -235,7 +269,6 @@ def cost_parts(inputs: CostInputs, provider: ProviderRecord | None) -> CostParts
     total = base_cost + transfer_cost + vram_cost
     if not math.isfinite(total):
         raise FieldError(_overflowing_field(base_cost, tx_cost, rx_cost, vram_gb * vram_rate, vram_cost), _TOO_LARGE)
-    currency = meta.get("currency")
     return CostParts(
         minutes=minutes,
         base_rate=base_rate,
@@ -249,7 +282,7 @@ def cost_parts(inputs: CostInputs, provider: ProviderRecord | None) -> CostParts
         vram_rate=vram_rate,
         vram_cost=vram_cost,
         total=total,
-        currency=str(currency).upper() if currency not in (None, "") else "USD",
+        currency=prices.currency,
     )
 
 

@@ -7,20 +7,20 @@ The service gathers the facts (:class:`Places`, the learned :class:`RunModel`, t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
-from computeadvisor.domain.costs import CostInputs, cost_parts, provider_label
+from computeadvisor.domain.costs import CostInputs, PriceSheet, price_sheet, priced, provider_label
 from computeadvisor.domain.errors import FieldError
 from computeadvisor.domain.hardware import GpuInfo
 from computeadvisor.domain.plan_request import PlanRequest
 from computeadvisor.domain.planner import Candidate, Cost, Objective, rank, recommendation, with_limits
 from computeadvisor.domain.policy import GpuPolicy, pins_cpu, select_gpu
 from computeadvisor.domain.providers import ProviderRecord
-from computeadvisor.domain.runtime_model import Basis, RunModel
+from computeadvisor.domain.runtime_model import RunModel
 from computeadvisor.domain.values import as_number, whole_number
-from computeadvisor.domain.waiting import Workload, local_waits, remote_wait
+from computeadvisor.domain.waiting import Workload, local_waits, remote_ahead, remote_wait
 
 VRAM_SLACK_GB = 0.5
 """Inclusive slack on VRAM, as the advisor's (§3.4): needing 24.5 GiB on a 24 GiB card passes."""
@@ -62,13 +62,31 @@ def provider_facts(record: ProviderRecord) -> ProviderFacts:
     )
 
 
+class RemotePlace(msgspec.Struct, frozen=True, kw_only=True):
+    """A provider as a place to run: its id, label, planner facts and prices, read from its record once."""
+
+    id: str
+    label: str
+    facts: ProviderFacts
+    prices: PriceSheet
+
+
+def remote_places(providers: Sequence[ProviderRecord]) -> tuple[RemotePlace, ...]:
+    """The providers that are planner candidates — those whose kind is not ``local`` (§3.2) — in registry order."""
+    return tuple(
+        RemotePlace(id=r.id, label=provider_label(r), facts=provider_facts(r), prices=price_sheet(r))
+        for r in providers
+        if r.kind.lower() != "local"
+    )
+
+
 class Places(msgspec.Struct, frozen=True, kw_only=True):
     """The places the host and the registry offer, and what limits them."""
 
     cpu_name: str = "CPU"
     gpus: tuple[GpuInfo, ...] = ()
     policy: GpuPolicy = GpuPolicy()
-    providers: tuple[ProviderRecord, ...] = ()
+    providers: tuple[RemotePlace, ...] = ()
     """Providers that count toward ``remote_available`` (§3.2), health aside, in registry order."""
     unhealthy: frozenset[str] = frozenset()
     feature_enabled: bool = True
@@ -114,32 +132,18 @@ def _gpu_blockers(gpu: GpuInfo, gpus: Sequence[GpuInfo], policy: GpuPolicy, need
     return blockers
 
 
-def _candidate(
-    device: str, target: Literal["cpu", "gpu", "remote"], label: str, basis: Basis, units: float, **facts: Any
-) -> Candidate:
-    run = basis.seconds_per_unit.times(units)
-    return Candidate(
-        device=device,
-        target=target,
-        label=label,
-        basis=basis,
-        run_s=msgspec.structs.replace(run, p50=round(run.p50, 3), p90=round(run.p90, 3)),
-        **facts,
-    )
-
-
-def _remote_cost(request: PlanRequest, record: ProviderRecord, run_s: float) -> Cost:
+def _remote_cost(request: PlanRequest, remote: RemotePlace, run_s: float) -> Cost:
     job = request.job
     inputs = CostInputs(
         queue="remote",
-        provider_id=record.id,
+        provider_id=remote.id,
         duration_sec=run_s,
         bytes_tx=job.bytes_tx,
         bytes_rx=job.bytes_rx,
         vram_gb=job.vram_gb,
     )
     try:
-        parts = cost_parts(inputs, record)
+        parts = priced(inputs, remote.prices)
     except FieldError as exc:  # the job's size made the price overflow: name the plan's own field
         field = "job.work_units" if exc.field == "duration_sec" else f"job.{exc.field}"
         raise FieldError(field, "too large: the cost it gives is not a finite number") from exc
@@ -151,43 +155,45 @@ def candidates(
 ) -> list[Candidate]:
     """One candidate per place, in the order of §10.2 (cpu, each GPU, each provider), limits applied, unranked."""
     job = request.job
-    units = job.size.work_units
+    units, wanted = job.size.work_units, job.model
     local = ["cpu", *(gpu.device_id for gpu in places.gpus)]
-    waits = local_waits(
-        workload, job.priority, {place: model.basis(place, None).seconds_per_unit.p50 for place in local}, now
-    )
+    waits = local_waits(workload, job.priority, {p: model.basis(p, None).seconds_per_unit.p50 for p in local}, now)
+    cpu = model.basis("cpu", wanted)
     found = [
-        _candidate("cpu", "cpu", places.cpu_name, model.basis("cpu", job.model), units,
-                   wait_s=round(waits["cpu"], 3), transfer_s=0.0, cost=LOCAL_COST)
+        Candidate(device="cpu", target="cpu", label=places.cpu_name, wait_s=round(waits["cpu"], 3), transfer_s=0.0,
+                  run_s=cpu.seconds_per_unit.times(units, 3), cost=LOCAL_COST, basis=cpu)
     ]  # fmt: skip
     for gpu in places.gpus:
+        place = gpu.device_id
+        basis = model.basis(place, wanted)
         found.append(
-            _candidate(gpu.device_id, "gpu", gpu.name, model.basis(gpu.device_id, job.model), units,
-                       wait_s=round(waits[gpu.device_id], 3), transfer_s=0.0, cost=LOCAL_COST,
-                       blockers=_gpu_blockers(gpu, places.gpus, places.policy, job.vram_gb))
+            Candidate(device=place, target="gpu", label=gpu.name, wait_s=round(waits[place], 3), transfer_s=0.0,
+                      run_s=basis.seconds_per_unit.times(units, 3), cost=LOCAL_COST, basis=basis,
+                      blockers=_gpu_blockers(gpu, places.gpus, places.policy, job.vram_gb))
         )  # fmt: skip
-    for record in places.providers:
-        facts = provider_facts(record)
-        place = f"remote:{record.id}"
-        blockers = []
-        if not places.feature_enabled:
-            blockers.append(FEATURE_DISABLED)
-        elif not request.allow_remote:
-            blockers.append(OFFLOAD_DISABLED)
-        if record.id in places.unhealthy:
+    ahead = remote_ahead(workload, job.priority)
+    offload = FEATURE_DISABLED if not places.feature_enabled else None if request.allow_remote else OFFLOAD_DISABLED
+    data_bits = (job.bytes_tx + job.bytes_rx) * 8
+    for remote in places.providers:
+        facts = remote.facts
+        place = f"remote:{remote.id}"
+        blockers = [offload] if offload else []
+        if remote.id in places.unhealthy:
             blockers.append(HEALTH_FAILED)
-        blockers += _vram_blocker(job.vram_gb, facts.vram_gb)
-        basis = model.basis(place, job.model, facts.seconds_per_unit)
-        queue_rate = model.basis(place, None, facts.seconds_per_unit).seconds_per_unit.p50
-        wait = remote_wait(
-            workload, job.priority, place, queue_rate, startup_s=facts.startup_s, concurrency=facts.concurrency
-        )
-        transfer = (job.bytes_tx + job.bytes_rx) * 8 / (facts.bandwidth_mbps * 1e6)
-        cost = _remote_cost(request, record, basis.seconds_per_unit.p50 * units)
+        if job.vram_gb is not None and facts.vram_gb is not None:
+            blockers += _vram_blocker(job.vram_gb, facts.vram_gb)
+        basis = model.basis(place, wanted, facts.seconds_per_unit)
+        queue_rate = model.basis(place, None, facts.seconds_per_unit).seconds_per_unit.p50  # jobs ahead: any model
+        wait = remote_wait(ahead.get(place, 0.0), queue_rate, startup_s=facts.startup_s, concurrency=facts.concurrency)
+        run = basis.seconds_per_unit.times(units, 3)
         found.append(
-            _candidate(place, "remote", provider_label(record), basis, units, wait_s=round(wait, 3),
-                       transfer_s=round(transfer, 3), cost=cost, blockers=blockers)
+            Candidate(device=place, target="remote", label=remote.label, wait_s=round(wait, 3),
+                      transfer_s=round(data_bits / (facts.bandwidth_mbps * 1e6), 3), run_s=run,
+                      cost=_remote_cost(request, remote, basis.seconds_per_unit.p50 * units), basis=basis,
+                      blockers=blockers)
         )  # fmt: skip
+    if request.deadline_s is None and request.budget is None:
+        return found
     return [with_limits(c, deadline_s=request.deadline_s, budget=request.budget) for c in found]
 
 
@@ -206,8 +212,3 @@ def plan(request: PlanRequest, places: Places, model: RunModel, workload: Worklo
         priority=request.job.priority,
     )
     return PlanAnswer(recommendation=best, reason=reason, objective=request.objective, job=echo, candidates=ranked)
-
-
-def remote_places(providers: Sequence[ProviderRecord]) -> tuple[ProviderRecord, ...]:
-    """The providers that are planner candidates: those whose kind is not ``local`` (§3.2), in registry order."""
-    return tuple(r for r in providers if r.kind.lower() != "local")

@@ -46,9 +46,11 @@ class Rate(msgspec.Struct, frozen=True, kw_only=True):
     p50: float
     p90: float
 
-    def times(self, factor: float) -> Rate:
-        """This rate scaled by ``factor`` (a job's work units)."""
-        return Rate(p50=self.p50 * factor, p90=self.p90 * factor)
+    def times(self, factor: float, digits: int | None = None) -> Rate:
+        """This rate scaled by ``factor`` (a job's work units), rounded to ``digits`` when given."""
+        if digits is None:
+            return Rate(p50=self.p50 * factor, p90=self.p90 * factor)
+        return Rate(p50=round(self.p50 * factor, digits), p90=round(self.p90 * factor, digits))
 
 
 class Basis(msgspec.Struct, frozen=True, kw_only=True):
@@ -138,17 +140,31 @@ def basis(
 
 
 class RunModel:
-    """The learned rates of every key, looked up by (place, model)."""
+    """The learned rates of every key, looked up by (place, model).
+
+    Answers are remembered (up to ``MEMO_SIZE`` of them), so a model kept while the rates are unchanged answers a
+    repeated question with a dictionary look-up.
+    """
+
+    MEMO_SIZE = 1024
 
     def __init__(self, rates: Iterable[LearnedRate] = (), *, min_samples: int = MIN_SAMPLES) -> None:
         self._rates: dict[Key, LearnedRate] = {(r.place, r.model): r for r in rates}
         self.min_samples = min_samples
+        self._memo: dict[tuple[str, str | None, float | None], Basis] = {}
 
     def basis(self, place: str, model: str | None, declared: float | None = None) -> Basis:
         """How ``place`` predicts a job of ``model`` (None: any model)."""
-        by_model = self._rates.get((place, model)) if model is not None else None
-        overall = self._rates.get((place, None))
-        return basis(place, overall, by_model, model, declared=declared, min_samples=self.min_samples)
+        key = (place, model, declared)
+        found = self._memo.get(key)
+        if found is None:
+            by_model = self._rates.get((place, model)) if model is not None else None
+            overall = self._rates.get((place, None))
+            found = basis(place, overall, by_model, model, declared=declared, min_samples=self.min_samples)
+            if len(self._memo) >= self.MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = found
+        return found
 
 
 class Comparison(msgspec.Struct, frozen=True, kw_only=True, array_like=True):

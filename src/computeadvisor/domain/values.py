@@ -63,6 +63,8 @@ def debug_from_body(body: Mapping[str, Any]) -> bool:
 
 def as_number(value: Any) -> float | None:
     """A finite number from a JSON number or numeric string; None for anything else (never raises)."""
+    if type(value) is float:  # the common case first: every rate and size decoded from JSON
+        return value if math.isfinite(value) else None
     if isinstance(value, bool):
         return None
     if isinstance(value, int):

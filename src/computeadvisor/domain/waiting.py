@@ -134,11 +134,16 @@ def local_waits(workload: Workload, priority: int, rates: Mapping[str, float], n
     return free
 
 
-def remote_wait(
-    workload: Workload, priority: int, place: str, rate: float, *, startup_s: float, concurrency: int
-) -> float:
-    """Seconds until remote ``place`` could start a job of ``priority``: its start-up plus its queue ahead."""
-    ahead = sum(
-        w.work_units for w in workload.queued if w.queue == "remote" and w.place == place and w.priority >= priority
-    )
-    return startup_s + ahead * rate / concurrency
+def remote_ahead(workload: Workload, priority: int) -> dict[str, float]:
+    """Work units of the queued remote jobs ahead of a job of ``priority``, per remote place (those with any)."""
+    ahead: dict[str, float] = {}
+    for w in workload.queued:
+        if w.queue == "remote" and w.place is not None and w.priority >= priority:
+            ahead[w.place] = ahead.get(w.place, 0.0) + w.work_units
+    return ahead
+
+
+def remote_wait(units_ahead: float, rate: float, *, startup_s: float, concurrency: int) -> float:
+    """Seconds until a remote place could start a job: its start-up plus the ``units_ahead`` (its entry of
+    :func:`remote_ahead`) at ``rate`` seconds per unit, ``concurrency`` at a time."""
+    return startup_s + units_ahead * rate / concurrency
