@@ -15,7 +15,7 @@ from computeadvisor.domain.costs import CostInputs, PriceSheet, price_sheet, pri
 from computeadvisor.domain.errors import FieldError
 from computeadvisor.domain.hardware import GpuInfo
 from computeadvisor.domain.plan_request import PlanRequest
-from computeadvisor.domain.planner import Candidate, Cost, Objective, rank, recommendation, with_limits
+from computeadvisor.domain.planner import Candidate, Cost, Objective, ranked_in_place, recommendation, with_limits
 from computeadvisor.domain.policy import GpuPolicy, pins_cpu, select_gpu
 from computeadvisor.domain.providers import ProviderRecord
 from computeadvisor.domain.runtime_model import RunModel
@@ -199,7 +199,8 @@ def candidates(
 
 def plan(request: PlanRequest, places: Places, model: RunModel, workload: Workload, now: float) -> PlanAnswer:
     """Rank every place for the job by the request's objective, and say which is best and why (§10.5)."""
-    ranked = rank(candidates(request, places, model, workload, now), request.objective, request.time_value_per_hour)
+    found = candidates(request, places, model, workload, now)  # fresh objects of this call: ranked where they are
+    ranked = ranked_in_place(found, request.objective, request.time_value_per_hour)
     best, reason = recommendation(ranked)
     size = request.job.size
     echo = PlanJobEcho(

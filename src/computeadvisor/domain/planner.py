@@ -69,21 +69,27 @@ def _score(candidate: Candidate, objective: Objective, time_value_per_hour: floa
     return (candidate.cost.estimate + candidate.eta_s.p50 / 3600 * time_value_per_hour,)
 
 
-def rank(candidates: Sequence[Candidate], objective: Objective, time_value_per_hour: float = 1.0) -> list[Candidate]:
-    """Feasible candidates first, each group ordered by the objective (ties: the candidates' order); ranks 1…n."""
-    order = sorted(
+def rank_order(candidates: Sequence[Candidate], objective: Objective, time_value_per_hour: float = 1.0) -> list[int]:
+    """The candidates' indices best first: feasible ones first, each group ordered by the objective, ties kept in
+    the candidates' order."""
+    return sorted(
         range(len(candidates)),
         key=lambda i: (not candidates[i].feasible, *_score(candidates[i], objective, time_value_per_hour), i),
     )
-    return [_ranked(candidates[i], n) for n, i in enumerate(order, start=1)]
 
 
-def _ranked(candidate: Candidate, rank: int) -> Candidate:
-    # A copy with only ``rank`` set: its ETA and feasibility were derived when it was made (replace would derive
-    # them again, a third of a plan's time).
-    ranked = copy.copy(candidate)
-    msgspec.structs.force_setattr(ranked, "rank", rank)
-    return ranked
+def rank(candidates: Sequence[Candidate], objective: Objective, time_value_per_hour: float = 1.0) -> list[Candidate]:
+    """The candidates by :func:`rank_order`, each a copy with its ``rank`` 1…n."""
+    return ranked_in_place([copy.copy(c) for c in candidates], objective, time_value_per_hour)
+
+
+def ranked_in_place(candidates: list[Candidate], objective: Objective, time_value_per_hour: float) -> list[Candidate]:
+    """The candidates by :func:`rank_order` with ``rank`` set on the objects themselves: for candidates the caller
+    has just made and no one else holds (a copy with only ``rank`` changed needs no ETA derived again)."""
+    order = rank_order(candidates, objective, time_value_per_hour)
+    for n, i in enumerate(order, start=1):
+        msgspec.structs.force_setattr(candidates[i], "rank", n)
+    return [candidates[i] for i in order]
 
 
 def _duration(seconds: float) -> str:
