@@ -62,10 +62,11 @@ trap 'exit 143' TERM
 status=0
 
 http_bench() {
-    read -r svc_port bare_port < <($PY bench/util.py free-ports 2)
-    [[ -n ${bare_port:-} ]] || { echo "bench: could not find free ports" >&2; exit 1; }
+    read -r svc_port bare_port plan_port < <($PY bench/util.py free-ports 3)
+    [[ -n ${plan_port:-} ]] || { echo "bench: could not find free ports" >&2; exit 1; }
     svc=http://127.0.0.1:$svc_port
     bare=http://127.0.0.1:$bare_port
+    plansvc=http://127.0.0.1:$plan_port
 
     .venv/bin/computeadvisor serve --root "$state" --port "$svc_port" --log-level warning >"$out/service.log" 2>&1 &
     pids+=("$!")
@@ -74,7 +75,13 @@ http_bench() {
         --no-access-log --lifespan on --log-level warning >"$out/bare.log" 2>&1 &
     pids+=("$!")
     bare_pid=$!
-    $PY bench/util.py wait "$svc/api/providers" "$svc_pid" "$bare/bare" "$bare_pid" --timeout 30
+    # The planner's own service (idle while the others are measured): 10 providers, 10,000 finished jobs.
+    mkdir -p "$state/plan"
+    .venv/bin/computeadvisor serve --root "$state/plan" --port "$plan_port" --log-level warning >"$out/plan-service.log" 2>&1 &
+    pids+=("$!")
+    plan_pid=$!
+    $PY bench/util.py wait "$svc/api/providers" "$svc_pid" "$bare/bare" "$bare_pid" "$plansvc/api/providers" "$plan_pid" \
+        --timeout 30
 
     provider='{"id":"runpod-dev","kind":"runpod","base":"https://api.runpod.io/v2","meta":{"cost_per_minute":0.12,'
     provider+='"egress_cost_per_gb":0.09,"vram_cost_per_gb_minute":0.001,"pricing_url":"https://runpod.io/pricing"}}'
@@ -82,12 +89,12 @@ http_bench() {
 
     # The plan runs against 10 providers and 10,000 finished jobs in the history (bench/seed_history.py).
     places=cpu,gpu:0
-    for n in $(seq 1 9); do
+    for n in $(seq 0 9); do
         p='{"id":"rp'$n'","kind":"runpod","base":"https://api.runpod.io/v2","meta":{"cost_per_minute":0.0'$n',"startup_s":'$n'}}'
-        $PY bench/util.py request POST "$svc/api/providers" "$p" --expect '"ok":true' --out "$out/register-rp$n.json"
+        $PY bench/util.py request POST "$plansvc/api/providers" "$p" --expect '"ok":true' --out "$out/register-rp$n.json"
         places+=",remote:rp$n"
     done
-    $PY bench/seed_history.py "$state" --jobs "${BENCH_PLAN_HISTORY:-10000}" --places "$places" >"$out/seed.txt"
+    $PY bench/seed_history.py "$state/plan" --jobs "${BENCH_PLAN_HISTORY:-10000}" --places "$places" >"$out/seed.txt"
 
     advise_body='{"job":{"width":2048,"height":1152,"priority":3},"allow_remote":true}'
     costs_body='{"job":{"queue":"remote","provider_id":"runpod-dev","duration_minutes":4.5,"bytes_tx":1073741824,"bytes_rx":67108864,"vram_gb":16}}'
@@ -99,7 +106,7 @@ http_bench() {
         "bare-post|POST|$bare|/bare|$bare_body|bare-post|0"
         "advise|POST|$svc|/api/compute/advise|$advise_body|bare-post|0.60"
         "costs|POST|$svc|/api/compute/costs|$costs_body|bare-post|0.60"
-        "plan|POST|$svc|/api/compute/plan|$plan_body|bare-post|0.50"
+        "plan|POST|$plansvc|/api/compute/plan|$plan_body|bare-post|0.50"
         "bare-get|GET|$bare|/bare||bare-get|0"
         "providers|GET|$svc|/api/providers||bare-get|0"
         "gpu-list|GET|$svc|/api/gpu/list||bare-get|0"
@@ -148,12 +155,12 @@ http_bench() {
         done
     done
 
-    for pid in "$svc_pid" "$bare_pid"; do
+    for pid in "$svc_pid" "$bare_pid" "$plan_pid"; do
         kill -0 "$pid" 2>/dev/null || { echo "bench: a server died during the run; see $out/*.log" >&2; exit 1; }
     done
     cat /proc/loadavg >"$out/loadavg-after.txt" 2>/dev/null || true
     $PY bench/report.py summarize "$out" || status=$?
-    for pid in "$svc_pid" "$bare_pid"; do  # idle now: out of the way of the scheduler part
+    for pid in "$svc_pid" "$bare_pid" "$plan_pid"; do  # idle now: out of the way of the scheduler part
         kill "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
     done

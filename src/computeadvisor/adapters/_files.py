@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import logging
 import os
 import secrets
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -91,6 +92,8 @@ class FreshnessCache(Generic[T]):
         """The files' signature now (see ``_watch``)."""
         self._max_age_s = max_age_s
         self._entry: tuple[Signature, float, T] | None = None
+        self._generation = 0  # +1 on clear(): a read begun before it must not fill the cache
+        self._flight: tuple[tuple[Signature, int], asyncio.Future[T]] | None = None
 
     def get(self, signature: Signature) -> T | None:
         """The cached value when still fresh for ``signature``, else None."""
@@ -104,5 +107,42 @@ class FreshnessCache(Generic[T]):
         self._entry = (signature, time.monotonic(), value)
 
     def clear(self) -> None:
-        """Forget the value (after our own write)."""
+        """Forget the value (after our own write), and any read still in flight."""
         self._entry = None
+        self._generation += 1
+        self._flight = None
+
+    async def load(self, read: Callable[[], Awaitable[T]]) -> T:
+        """The value while fresh, else what ``read()`` returns, remembered.
+
+        Callers that find a read in flight for the same signature wait for that one: when the value goes stale
+        under load, every request that arrives before the new one is read shares one read (without this, each
+        of them started its own, on the one reader thread, and they queued behind each other).
+        """
+        signature = self.signature()
+        value = self.get(signature)
+        if value is not None:
+            return value
+        key = (signature, self._generation)
+        flight = self._flight
+        if flight is None or flight[0] != key:
+            task = asyncio.ensure_future(self._refresh(key, read))
+            task.add_done_callback(_retrieved)
+            flight = self._flight = (key, task)
+        return await asyncio.shield(flight[1])
+
+    async def _refresh(self, key: tuple[Signature, int], read: Callable[[], Awaitable[T]]) -> T:
+        try:
+            value = await read()
+            if key[1] == self._generation:
+                self.put(key[0], value)
+            return value
+        finally:
+            if self._flight is not None and self._flight[0] == key:
+                self._flight = None
+
+
+def _retrieved(task: asyncio.Future[Any]) -> None:
+    """Mark a shared read's error as seen (its callers got it, or were all cancelled before it came)."""
+    if not task.cancelled():
+        task.exception()

@@ -162,36 +162,31 @@ class SqliteJobStore(JobStore):
 
     async def counts(self) -> JobCounts:
         """The counters row, reused while the database files are unchanged (the advisor asks on every request)."""
-        signature = self._counts_cache.signature()
-        counts = self._counts_cache.get(signature)
-        if counts is None:
-            counts = sql.counts_from_rows(await self._read(sql.SELECT_COUNTERS))
-            self._counts_cache.put(signature, counts)
-        return counts
+
+        async def read() -> JobCounts:
+            return sql.counts_from_rows(await self._read(sql.SELECT_COUNTERS))
+
+        return await self._counts_cache.load(read)
 
     async def learned_rates(self) -> list[LearnedRate]:
         """The model's briefs, reused while the database files are unchanged (every plan asks)."""
-        signature = self._rates_cache.signature()
-        rates = self._rates_cache.get(signature)
-        if rates is None:
-            rates = history.rates_from_rows(await self._read(history.SELECT_RATES))
-            self._rates_cache.put(signature, rates)
-        return rates
+
+        async def read() -> list[LearnedRate]:
+            return history.rates_from_rows(await self._read(history.SELECT_RATES))
+
+        return await self._rates_cache.load(read)
 
     async def model_report(self) -> list[ModelEntry]:
         return history.entries_from_rows(await self._read(history.SELECT_RECORDS))
 
     async def workload(self) -> Workload:
         """The queued totals and running local jobs, one snapshot, reused while the files are unchanged."""
-        signature = self._workload_cache.signature()
-        workload = self._workload_cache.get(signature)
-        if workload is None:
-            queued, running = await self._reading.snapshot(
-                [(history.SELECT_QUEUED_WORK, ()), (history.SELECT_RUNNING_WORK, ())]
-            )
-            workload = history.workload_from_rows(queued, running)
-            self._workload_cache.put(signature, workload)
-        return workload
+
+        async def read() -> Workload:
+            statements = [(history.SELECT_QUEUED_WORK, ()), (history.SELECT_RUNNING_WORK, ())]
+            return history.workload_from_rows(*await self._reading.snapshot(statements))
+
+        return await self._workload_cache.load(read)
 
     async def state(self, limit: int) -> StatePage:
         local, remote, active, finished, counters = await self._reading.snapshot(

@@ -160,14 +160,12 @@ class SqliteSettings(SettingsStore):
         (~80 µs), so the answer is reused while the database, its WAL and the mirror keep their signature (see
         ``file_signatures``) and for at most ``READ_CACHE_MAX_AGE_S`` (see ``FreshnessCache``).
         """
-        signature = self._read_cache.signature()
-        cached = self._read_cache.get(signature)
-        if cached is not None:
-            return cached
-        reader, _ = await self._connections()
-        policy = _row_policy(await reader.call(_row_value)) or await self._mirror.policy() or GpuPolicy()
-        self._read_cache.put(signature, policy)
-        return policy
+
+        async def read() -> GpuPolicy:
+            reader, _ = await self._connections()
+            return _row_policy(await reader.call(_row_value)) or await self._mirror.policy() or GpuPolicy()
+
+        return await self._read_cache.load(read)
 
     # -- writing (on the writer's thread) ------------------------------------------------------------------
 
