@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import random
 from pathlib import Path
+from typing import Any
 
 from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
 from computeadvisor.domain.job_requests import parse_claim, parse_complete
@@ -25,12 +26,13 @@ MODELS = ("sdxl", "flux-dev", None, None)
 async def one_job(store: SqliteJobStore, n: int, place: str, rng: random.Random) -> None:
     units = rng.uniform(2, 200)
     remote = place.startswith("remote:")
-    body = {"id": f"seed-{n}", "queue": "remote" if remote else "local", "payload": {"work_units": units}}
-    if remote:
-        body["provider_id"] = place.removeprefix("remote:")
+    payload: dict[str, Any] = {"work_units": units}
     model = rng.choice(MODELS)
     if model:
-        body["payload"]["model"] = model  # type: ignore[index]
+        payload["model"] = model
+    body: dict[str, Any] = {"id": f"seed-{n}", "queue": "remote" if remote else "local", "payload": payload}
+    if remote:
+        body["provider_id"] = place.removeprefix("remote:")
     await store.enqueue(parse_enqueue(body))
     claimed = await store.claim(parse_claim({"queue": body["queue"], "device_id": None if remote else place}))
     if claimed is None:

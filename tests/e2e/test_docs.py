@@ -46,7 +46,7 @@ from ._harness import ServerLauncher
 GUIDE = DOCS / "compute_advisor.md"
 ALL_DOCS = (GUIDE, DOCS / "architecture.md", DOCS / "operations.md")
 CURL_TIMEOUT_S = 15.0
-MAX_EXAMPLES = 45
+MAX_EXAMPLES = 55
 # Environment variables the docs may name besides the server settings: the CLI client's and the TOML file path.
 CLIENT_ENV = {"BASE", "TOKEN", "CONFIG"}
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -27,10 +28,9 @@ def teach(api: httpx.Client, jobs: int, rng: random.Random) -> None:
         assert api.post("/api/schedule/complete", json=body).status_code == 200
 
 
-def cpu_of(answer: dict[str, object]) -> dict[str, object]:
-    candidates = answer["candidates"]
-    assert isinstance(candidates, list)
-    return next(c for c in candidates if c["device"] == "cpu")
+def cpu_of(answer: dict[str, Any]) -> dict[str, Any]:
+    candidate: dict[str, Any] = next(c for c in answer["candidates"] if c["device"] == "cpu")
+    return candidate
 
 
 def test_the_service_learns_plans_and_remembers(launcher: ServerLauncher, state_root: Path) -> None:

@@ -76,7 +76,8 @@ class Window(msgspec.Struct, frozen=True, kw_only=True):
         if not self.values:
             return None
         ordered = sorted(self.values)
-        return Rate(p50=quantile(ordered, 0.5), p90=quantile(ordered, 0.9))
+        # Rounded to 12 decimals: the interpolation's float noise (3.1500000000000004) is not information.
+        return Rate(p50=round(quantile(ordered, 0.5), 12), p90=round(quantile(ordered, 0.9), 12))
 
 
 def quantile(ordered: Sequence[float], q: float) -> float:
@@ -102,7 +103,7 @@ def fallback_rate(place: str, declared: float | None) -> tuple[Source, Rate]:
     """The declared seconds per unit (a provider's ``meta.seconds_per_unit``) or the default for its kind."""
     source: Source = "declared" if declared is not None else "default"
     p50 = declared if declared is not None else DEFAULT_SECONDS_PER_UNIT[place_kind(place)]
-    return source, Rate(p50=p50, p90=p50 * FALLBACK_P90_FACTOR)
+    return source, Rate(p50=p50, p90=round(p50 * FALLBACK_P90_FACTOR, 12))
 
 
 class LearnedRate(msgspec.Struct, frozen=True, kw_only=True):
