@@ -69,19 +69,19 @@ FILL_QUEUED_WORK = (
     f"SELECT queue, {_PLACE.format(r='jobs')}, priority, count(*), sum(work_units) FROM jobs WHERE status = 'queued' "
     "GROUP BY 1, 2, 3"
 )
+
+
+def _trigger(name: str, event: str, row: str, action: str) -> str:
+    """A trigger that applies ``action`` (``_ADD`` or ``_REMOVE``) for the ``row`` (NEW or OLD) of a queued job."""
+    body = action.format(place=_PLACE.format(r=row))
+    return f"CREATE TRIGGER {name} AFTER {event} ON jobs WHEN {row}.status = 'queued' BEGIN {body} END"
+
+
 TRIGGERS = (
-    f"""CREATE TRIGGER jobs_work_insert AFTER INSERT ON jobs WHEN NEW.status = 'queued' BEGIN
-        {_ADD.format(place=_PLACE.format(r="NEW"))}
-    END""",
-    f"""CREATE TRIGGER jobs_work_leave AFTER UPDATE ON jobs WHEN OLD.status = 'queued' BEGIN
-        {_REMOVE.format(place=_PLACE.format(r="OLD"))}
-    END""",
-    f"""CREATE TRIGGER jobs_work_enter AFTER UPDATE ON jobs WHEN NEW.status = 'queued' BEGIN
-        {_ADD.format(place=_PLACE.format(r="NEW"))}
-    END""",
-    f"""CREATE TRIGGER jobs_work_delete AFTER DELETE ON jobs WHEN OLD.status = 'queued' BEGIN
-        {_REMOVE.format(place=_PLACE.format(r="OLD"))}
-    END""",
+    _trigger("jobs_work_insert", "INSERT", "NEW", _ADD),
+    _trigger("jobs_work_leave", "UPDATE", "OLD", _REMOVE),
+    _trigger("jobs_work_enter", "UPDATE", "NEW", _ADD),
+    _trigger("jobs_work_delete", "DELETE", "OLD", _REMOVE),
 )
 
 SELECT_RATES = "SELECT place, model, samples, p50, p90, last_completed_ts FROM run_model"

@@ -92,7 +92,8 @@ def ranked_in_place(candidates: list[Candidate], objective: Objective, time_valu
     return [candidates[i] for i in order]
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """Seconds as a person reads them: ``~42 s`` under 90 s, ``~1.6 min`` under 90 min, else ``~2.5 h``."""
     if seconds < 90:
         return f"~{seconds:.0f} s"
     if seconds < 5400:
@@ -111,8 +112,8 @@ def recommendation(ranked: Sequence[Candidate]) -> tuple[str | None, str]:
     best = ranked[0]
     if not best.feasible:
         return None, f"no feasible placement: {best.device} " + "; ".join(best.blockers)
-    reason = f"{best.device} finishes in {_duration(best.eta_s.p50)} at {_price(best.cost)}"
+    reason = f"{best.device} finishes in {duration_text(best.eta_s.p50)} at {_price(best.cost)}"
     if len(ranked) > 1 and ranked[1].feasible:
         runner_up = ranked[1]
-        reason += f"; next best {runner_up.device} {_duration(runner_up.eta_s.p50)} at {_price(runner_up.cost)}"
+        reason += f"; next best {runner_up.device} {duration_text(runner_up.eta_s.p50)} at {_price(runner_up.cost)}"
     return best.device, reason

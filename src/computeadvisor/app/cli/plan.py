@@ -9,16 +9,9 @@ import click
 from computeadvisor.app.cli.client import Api, json_body, server_options
 from computeadvisor.app.cli.client_commands import body_argument, json_option, with_job_fields
 from computeadvisor.app.cli.output import emit_json, emit_table
+from computeadvisor.domain.planner import duration_text
 
 COLUMNS = ("rank", "device", "feasible / blockers", "ETA p50", "ETA p90", "cost", "basis")
-
-
-def _seconds(value: float) -> str:
-    if value < 90:
-        return f"{value:.1f} s"
-    if value < 5400:
-        return f"{value / 60:.1f} min"
-    return f"{value / 3600:.1f} h"
 
 
 def _row(candidate: dict[str, Any]) -> tuple[Any, ...]:
@@ -29,8 +22,8 @@ def _row(candidate: dict[str, Any]) -> tuple[Any, ...]:
         candidate["rank"],
         candidate["device"],
         "yes" if candidate["feasible"] else "; ".join(candidate["blockers"]),
-        _seconds(candidate["eta_s"]["p50"]),
-        _seconds(candidate["eta_s"]["p90"]),
+        duration_text(candidate["eta_s"]["p50"]),
+        duration_text(candidate["eta_s"]["p90"]),
         f"{candidate['cost']['estimate']:.4f} {candidate['cost']['currency']}",
         f"{source}, {basis['samples']} samples, {rate['p50']:.3g} s/unit",
     )
