@@ -299,6 +299,9 @@ class SchedulerMachine(RuleBasedStateMachine):
         # The planner's totals move with the jobs in every store (§10.4), and what they learned agrees (§10.3).
         workload = workload_of(self.run(first.get(job_id)) for job_id in self.model)
         assert all(self.run(store.workload()) == workload for store in self.stores)
+        events = self.run(first.events_after(0, 10_000))  # every transition logged, the same in every store (§11)
+        assert all(self.run(store.events_after(0, 10_000)) == events for store in others)
+        assert [e.id for e in events] == list(range(1, len(events) + 1))
         learned = sorted(self.run(first.model_report()), key=lambda e: (e.place, e.model or ""))
         assert all(sorted(self.run(s.model_report()), key=lambda e: (e.place, e.model or "")) == learned
                    for s in others)  # fmt: skip

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 
 from computeadvisor.domain import job_machine as machine
+from computeadvisor.domain.events import DEFAULT_EVENT_RETENTION, Event, NewEvent, job_event
 from computeadvisor.domain.job_machine import JobState
 from computeadvisor.domain.job_requests import (
     ClaimRequest,
@@ -55,6 +57,7 @@ class MemoryJobStore(JobStore):
         retention: how many finished jobs are kept (the most recently finished).
         clock: epoch seconds now; tests pass a fake one to move time without sleeping.
         min_samples: samples a key needs before its history predicts (§10.3).
+        event_retention: how many events the log keeps (§11).
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class MemoryJobStore(JobStore):
         retention: int = DEFAULT_RETENTION,
         clock: Callable[[], float] = time.time,
         min_samples: int = MIN_SAMPLES,
+        event_retention: int = DEFAULT_EVENT_RETENTION,
     ) -> None:
         self._attempt_cap = attempt_cap
         self._retention = retention
@@ -71,6 +75,8 @@ class MemoryJobStore(JobStore):
         self._min_samples = min_samples
         self._jobs: dict[str, JobState] = {}
         self._records: dict[Key, PlaceRecord] = {}
+        self._events: deque[Event] = deque(maxlen=event_retention)
+        self._event_id = 0
         self._seq = 0
         self._finished = 0
 
@@ -99,8 +105,17 @@ class MemoryJobStore(JobStore):
         old = self._jobs.get(state.job.id)
         self._finished += (state.job.status in FINISHED) - (old is not None and old.job.status in FINISHED)
         self._jobs[state.job.id] = state
+        previous = None if old is None else old.job.status
+        if old is None or previous != state.job.status:  # a transition: its event, in the same step (§11)
+            self._log(job_event(state.job, previous, state.job.updated_ts))
         self._prune()
         return state
+
+    def _log(self, event: NewEvent) -> Event:
+        self._event_id += 1
+        logged = Event(id=self._event_id, type=event.type, data=event.data)
+        self._events.append(logged)
+        return logged
 
     def _prune(self) -> int:
         excess = self._finished - self._retention
@@ -218,6 +233,21 @@ class MemoryJobStore(JobStore):
             completed=[public_view(s.job) for s in finished],
             counts=await self.counts(),
         )
+
+    async def append(self, event: NewEvent) -> Event:
+        return self._log(event)
+
+    async def events_after(self, after: int, limit: int) -> list[Event]:
+        found: list[Event] = []
+        for event in reversed(self._events):  # the newest are the ones a live stream asks for
+            if event.id <= after:
+                break
+            found.append(event)
+        found.reverse()
+        return found[:limit]
+
+    async def event_bounds(self) -> tuple[int | None, int]:
+        return (self._events[0].id if self._events else None), self._event_id
 
     async def learned_rates(self) -> list[LearnedRate]:
         return [record.learned(place, model) for (place, model), record in self._records.items()]

@@ -24,6 +24,7 @@ from computeadvisor.adapters.file_signatures import STAT_SIGNATURES, FileSignatu
 from computeadvisor.adapters.sqlite_writer import GroupCommitWriter, WriteTxn
 from computeadvisor.domain import job_machine as machine
 from computeadvisor.domain.errors import StorageError
+from computeadvisor.domain.events import DEFAULT_EVENT_RETENTION, Event, NewEvent, job_event
 from computeadvisor.domain.job_machine import JobState
 from computeadvisor.domain.job_requests import (
     ClaimRequest,
@@ -41,6 +42,7 @@ from computeadvisor.domain.jobs import (
     Claimed,
     Job,
     JobCounts,
+    JobStatus,
     PriceBook,
     QueueViews,
     StatePage,
@@ -69,6 +71,7 @@ class SqliteJobStore(JobStore):
         max_batch: the most write operations committed together.
         signatures: how the cached counts, rates and workload notice another process's commit.
         min_samples: samples a key needs before its history predicts (§10.3).
+        event_retention: how many events the log keeps (§11).
     """
 
     def __init__(
@@ -82,8 +85,10 @@ class SqliteJobStore(JobStore):
         max_batch: int = 64,
         signatures: FileSignatures = STAT_SIGNATURES,
         min_samples: int = MIN_SAMPLES,
+        event_retention: int = DEFAULT_EVENT_RETENTION,
     ) -> None:
         self._path = root / DB_PATH
+        self._event_retention = event_retention
         files = (self._path, self._path.with_name(self._path.name + "-wal"))
         self._counts_cache: FreshnessCache[JobCounts] = FreshnessCache(files, signatures=signatures)
         self._rates_cache: FreshnessCache[list[LearnedRate]] = FreshnessCache(files, signatures=signatures)
@@ -168,6 +173,16 @@ class SqliteJobStore(JobStore):
 
         return await self._counts_cache.load(read)
 
+    async def append(self, event: NewEvent) -> Event:
+        return await self._submit(lambda txn: self._log(txn, event))
+
+    async def events_after(self, after: int, limit: int) -> list[Event]:
+        return sql.events_from_rows(await self._read(sql.SELECT_EVENTS, (after, limit)))
+
+    async def event_bounds(self) -> tuple[int | None, int]:
+        ((oldest, newest),) = await self._read(sql.EVENT_BOUNDS)
+        return (None if oldest is None else int(oldest)), int(newest)
+
     async def learned_rates(self) -> list[LearnedRate]:
         """The model's briefs, reused while the database files are unchanged (every plan asks)."""
 
@@ -219,11 +234,21 @@ class SqliteJobStore(JobStore):
             raise machine.not_found(job_id)
         return sql.state_from_row(rows[0])
 
-    def _save(self, txn: WriteTxn, state: JobState) -> Job:
+    def _save(self, txn: WriteTxn, state: JobState, previous: str) -> Job:
+        """Write a changed job, with its event when its status changed (§11), in the caller's transaction."""
         txn.execute(sql.UPDATE_JOB, sql.update_params(state))
+        if state.job.status != previous:
+            self._log(txn, job_event(state.job, previous, state.job.updated_ts))
         if state.job.status in FINISHED:
             self._prune_excess(txn)
         return state.job
+
+    def _log(self, txn: WriteTxn, event: NewEvent) -> Event:
+        (row,) = txn.fetch(sql.INSERT_EVENT, sql.event_params(event))
+        logged = Event(id=int(row[0]), type=event.type, data=event.data)
+        if logged.id > self._event_retention:
+            txn.execute(sql.TRIM_EVENTS, (logged.id - self._event_retention,))
+        return logged
 
     def _prune_excess(self, txn: WriteTxn) -> int:
         rows = txn.fetch(sql.SELECT_COUNTER, ("finished",))
@@ -236,6 +261,7 @@ class SqliteJobStore(JobStore):
         def op(txn: WriteTxn) -> tuple[Job, bool]:
             state = machine.new_state(spec, now, txn.next_seq())
             if txn.fetch(sql.INSERT_NEW_JOB, sql.insert_params(state)):
+                self._log(txn, job_event(state.job, None, now))
                 return state.job, True
             existing = self._load(txn, spec.id)  # the id is taken: idempotent or a conflict (§5.6)
             machine.check_same_spec(existing, spec)
@@ -266,7 +292,9 @@ class SqliteJobStore(JobStore):
             # In batch order, so a later expiry pass in the batch sees it (on the writer thread: an expiry look-up
             # on the loop racing with it can at worst leave the watch too high for its recheck_s, as allowed).
             self._expiry.lower(expires)
-            return sql.state_from_row(rows[0])
+            state = sql.state_from_row(rows[0])
+            self._log(txn, job_event(state.job, JobStatus.QUEUED, now))
+            return state
 
         state = await self._submit(op, savepoint=False)
         return None if state is None else machine.claimed(state)
@@ -276,7 +304,7 @@ class SqliteJobStore(JobStore):
 
         def op(txn: WriteTxn) -> JobState:
             state = machine.heartbeat(self._load(txn, request.job_id), request, now)
-            self._save(txn, state)
+            self._save(txn, state, JobStatus.RUNNING)
             return state
 
         return machine.claimed(await self._submit(op))
@@ -286,7 +314,7 @@ class SqliteJobStore(JobStore):
 
         def op(txn: WriteTxn) -> Job:
             state = self._load(txn, request.job_id)
-            job = self._save(txn, machine.complete(state, request, now, txn.next_seq(), prices))
+            job = self._save(txn, machine.complete(state, request, now, txn.next_seq(), prices), state.job.status)
             history.learn(txn, job, self._min_samples)  # in the completion's transaction (§10.3)
             return job
 
@@ -297,7 +325,7 @@ class SqliteJobStore(JobStore):
 
         def op(txn: WriteTxn) -> Job:
             state = self._load(txn, request.job_id)
-            return self._save(txn, machine.fail(state, request, now, txn.next_seq(), prices))
+            return self._save(txn, machine.fail(state, request, now, txn.next_seq(), prices), state.job.status)
 
         return await self._submit(op)
 
@@ -307,7 +335,7 @@ class SqliteJobStore(JobStore):
         def op(txn: WriteTxn) -> Job:
             state = self._load(txn, request.job_id)
             requeued = machine.requeue(state, request.priority, now, txn.next_seq())
-            return state.job if requeued is state else self._save(txn, requeued)
+            return state.job if requeued is state else self._save(txn, requeued, state.job.status)
 
         return await self._submit(op)
 
@@ -316,7 +344,7 @@ class SqliteJobStore(JobStore):
 
         def op(txn: WriteTxn) -> Job:
             state = self._load(txn, job_id)
-            return self._save(txn, machine.cancel(state, now, txn.next_seq()))
+            return self._save(txn, machine.cancel(state, now, txn.next_seq()), state.job.status)
 
         return await self._submit(op)
 
@@ -338,7 +366,7 @@ class SqliteJobStore(JobStore):
             for row in txn.fetch(sql.SELECT_EXPIRED, (now,)):
                 state = sql.state_from_row(row)
                 expired = machine.expire(state, now, txn.next_seq(), self._attempt_cap, prices)
-                changed.append(self._save(txn, expired))
+                changed.append(self._save(txn, expired, state.job.status))
             rows = txn.fetch(sql.NEXT_EXPIRY)
             self._expiry.seen(rows[0][0] if rows else None)
             return changed

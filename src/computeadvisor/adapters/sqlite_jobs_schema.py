@@ -23,12 +23,13 @@ import msgspec
 
 from computeadvisor.adapters import sqlite_run_history as history
 from computeadvisor.adapters.sqlite_writer import WriteTxn
+from computeadvisor.domain.events import Event, NewEvent
 from computeadvisor.domain.job_machine import JobState, LeaseState
 from computeadvisor.domain.job_spec import JobSpec
 from computeadvisor.domain.jobs import Job, JobCore, JobCounts, JobStatus, JobView, QueueDepths, Run, public_view
 from computeadvisor.domain.waiting import job_units
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 FINISHED_SQL = "status IN ('succeeded', 'failed', 'cancelled')"
 _KEY = "CASE {r}.status WHEN 'queued' THEN 'queued:' || {r}.queue WHEN 'running' THEN 'running' ELSE 'finished' END"
 
@@ -107,6 +108,9 @@ MIGRATIONS: dict[int, tuple[Step, ...]] = {
         history.FILL_QUEUED_WORK,
         *history.TRIGGERS,
         _fill_run_model,
+    ),
+    3: (  # the event log (§11): ids never reused (AUTOINCREMENT), so a client's position stays meaningful
+        "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, data TEXT NOT NULL)",
     ),
 }
 MIGRATIONS_TABLE = (
@@ -262,3 +266,22 @@ def counts_from_rows(rows: Sequence[Sequence[Any]]) -> JobCounts:
         active=values.get("running", 0),
         completed=values.get("finished", 0),
     )
+
+
+INSERT_EVENT = "INSERT INTO events (type, data) VALUES (?, ?) RETURNING id"
+TRIM_EVENTS = "DELETE FROM events WHERE id <= ?"
+SELECT_EVENTS = "SELECT id, type, data FROM events WHERE id > ? ORDER BY id LIMIT ?"
+EVENT_BOUNDS = (
+    "SELECT (SELECT min(id) FROM events), coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)"
+)
+_data_decoder = msgspec.json.Decoder(dict[str, Any])
+
+
+def event_params(event: NewEvent) -> tuple[str, str]:
+    """Parameters of ``INSERT_EVENT``."""
+    return event.type, _encoder.encode(event.data).decode()
+
+
+def events_from_rows(rows: Iterable[Sequence[Any]]) -> list[Event]:
+    """Events from ``SELECT_EVENTS`` rows."""
+    return [Event(id=int(row[0]), type=str(row[1]), data=_data_decoder.decode(row[2])) for row in rows]

@@ -20,7 +20,7 @@ from computeadvisor.app.bootstrap import build_adapters, build_services, opened
 from computeadvisor.app.errors import exception_handlers
 from computeadvisor.app.openapi import CompletedJsonRenderPlugin
 from computeadvisor.app.options import allow_all_methods_middleware
-from computeadvisor.app.routes import compute_routes, gpu_routes, provider_routes, schedule_routes
+from computeadvisor.app.routes import compute_routes, event_routes, gpu_routes, provider_routes, schedule_routes
 from computeadvisor.app.sampler import take_sample
 from computeadvisor.app.security import AUTH_STATE_KEY, debug_query_token_middleware
 from computeadvisor.app.services import Adapters, Services
@@ -28,6 +28,8 @@ from computeadvisor.config import Config, load_config
 
 log = logging.getLogger("computeadvisor")
 LEASE_EXPIRY_INTERVAL_S = 1.0
+EVENTS_STATE_KEY = "events"
+"""Where the app keeps its EventHub, for the server to end the streams before it stops (``cli/serve.py``)."""
 
 
 def create_app(config: Config | None = None, adapters: Adapters | None = None) -> Litestar:
@@ -42,14 +44,17 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
             await sample()  # the first sample exists before the server accepts requests
             for warning in await services.seed_providers():
                 log.warning("provider seed: %s", warning)
+            await services.events.start()
             async with asyncio.TaskGroup() as background:
                 tasks = [
+                    background.create_task(services.events.run()),
                     background.create_task(repeat(config.sampler_interval, sample, "hardware sample")),
                     background.create_task(
                         repeat(LEASE_EXPIRY_INTERVAL_S, services.schedule.expire_leases, "lease expiry")
                     ),
                 ]
                 yield
+                services.events.close()
                 for task in tasks:
                     task.cancel()
 
@@ -57,12 +62,12 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
         return services
 
     return Litestar(
-        route_handlers=[*gpu_routes, *provider_routes, *compute_routes, *schedule_routes],
+        route_handlers=[*gpu_routes, *provider_routes, *compute_routes, *schedule_routes, *event_routes],
         dependencies={"services": Provide(provide_services, sync_to_thread=False, use_cache=True)},
         exception_handlers=exception_handlers(services.feature),
         request_max_body_size=config.max_body_bytes,
         middleware=[allow_all_methods_middleware, debug_query_token_middleware],
-        state=State({AUTH_STATE_KEY: config.token}),
+        state=State({AUTH_STATE_KEY: config.token, EVENTS_STATE_KEY: services.events}),
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="computeadvisor",

@@ -26,6 +26,7 @@ from computeadvisor.adapters.nvml_metrics import NvmlMetrics
 from computeadvisor.adapters.psutil_metrics import PsutilMetrics
 from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
 from computeadvisor.adapters.sqlite_settings import SqliteSettings
+from computeadvisor.app.event_hub import STREAM_BUFFER, EventHub
 from computeadvisor.app.schedule_services import ScheduleService
 from computeadvisor.app.services import Adapters, Services
 from computeadvisor.config import Config
@@ -73,6 +74,7 @@ def build_adapters(config: Config, signatures: FileSignatures | None = None) -> 
             retention=config.retention,
             signatures=signatures,
             min_samples=config.min_samples,
+            event_retention=config.event_retention,
         ),
         settings=settings_store(config, signatures),
         health=HttpHealthProbe(
@@ -97,8 +99,11 @@ def memory_adapters(**overrides: Any) -> Adapters:
 
 def build_services(adapters: Adapters, config: Config) -> Services:
     """The use cases over one set of adapters (one registry instance serves every route, §0.7)."""
-    schedule = ScheduleService(adapters.jobs, adapters.registry, adapters.flags)
-    return Services(adapters, schedule, probe_deadline_s=config.health_timeout, min_samples=config.min_samples)
+    events = EventHub(
+        adapters.jobs, max_streams=config.max_streams, buffer=STREAM_BUFFER, keepalive_s=config.event_keepalive
+    )
+    schedule = ScheduleService(adapters.jobs, adapters.registry, adapters.flags, notify=events.poke)
+    return Services(adapters, schedule, events, probe_deadline_s=config.health_timeout, min_samples=config.min_samples)
 
 
 @asynccontextmanager

@@ -18,6 +18,7 @@ from computeadvisor.domain.errors import (
     NotFound,
     StorageError,
     StorageFull,
+    Unavailable,
 )
 
 log = logging.getLogger("computeadvisor.http")
@@ -26,10 +27,11 @@ STATUS_BY_ERROR: tuple[tuple[type[ComputeAdvisorError], int], ...] = (
     (InvalidInput, 400),
     (NotFound, 404),
     (Conflict, 409),
+    (Unavailable, 503),
     (StorageFull, 507),  # before its base class: the first match wins
     (StorageError, 500),
 )
-_FEATURE_PREFIXES = ("/api/gpu", "/api/providers", "/api/compute", "/api/schedule")
+_FEATURE_PREFIXES = ("/api/gpu", "/api/providers", "/api/compute", "/api/schedule", "/api/events")
 
 
 def status_for(error: ComputeAdvisorError) -> int:
@@ -57,7 +59,9 @@ def exception_handlers(feature: Callable[[], Feature]) -> ExceptionHandlersMap:
 
     def domain_error(request: Request[Any, Any, Any], exc: ComputeAdvisorError) -> Response[ErrorBody]:
         status = status_for(exc)
-        if status >= 500:
+        if status == 503:  # a limit the service sets itself: expected under load, not a failure
+            log.warning("%s %s refused: %s", request.method, request.url.path, exc.detail)
+        elif status >= 500:
             log.error("%s %s failed: %s", request.method, request.url.path, exc.detail)
         return error_response(request, status, exc.detail)
 

@@ -38,11 +38,22 @@ SECURITY_SCHEMES = {
 }
 # Query parameters whose rules the handlers check themselves (they take the raw string, to name the field in the
 # 400): published with those rules.
+_EVENT_TYPE = "(job|provider|policy|device)"
+_EVENT_TYPES = rf"^\s*{_EVENT_TYPE}(\s*,\s*{_EVENT_TYPE})*\s*$"
 QUERY_RULES: dict[tuple[str, str, str], dict[str, Any]] = {
     ("/api/schedule/state", "get", "limit"): {"schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
     ("/api/schedule/board", "get", "limit"): {"schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
     ("/api/providers/quota", "get", "id"): {"required": True, "schema": {"type": "string", "minLength": 1}},
     ("/api/providers/templates", "get", "id"): {"required": True, "schema": {"type": "string", "minLength": 1}},
+    ("/api/events", "get", "after"): {"schema": {"type": "string", "pattern": r"^\s*[0-9]+\s*$"}},
+    ("/api/events", "get", "Last-Event-ID"): {"schema": {"type": "string", "pattern": r"^\s*[0-9]+\s*$"}},
+    ("/api/events", "get", "types"): {
+        "schema": {
+            "type": "string",
+            "pattern": r"^\s*(job|provider|policy|device)(\s*,\s*(job|provider|policy|device))*\s*$",
+        }
+    },
+    ("/api/events", "get", "queue"): {"schema": {"type": "string", "enum": ["local", "remote"]}},
 }
 _REF = "#/components/schemas/{name}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from computeadvisor.app.feature import current_feature
@@ -23,13 +24,20 @@ from computeadvisor.ports.job_store import JobStore
 from computeadvisor.ports.provider_registry import ProviderRegistry
 
 
+def _nothing() -> None:
+    return None
+
+
 class ScheduleService:
     """Every scheduler operation first processes expired leases (§5.5), so no route sees a stale running job."""
 
-    def __init__(self, jobs: JobStore, registry: ProviderRegistry, flags: FeatureFlags) -> None:
+    def __init__(
+        self, jobs: JobStore, registry: ProviderRegistry, flags: FeatureFlags, notify: Callable[[], None] = _nothing
+    ) -> None:
         self._jobs = jobs
         self._registry = registry
         self._flags = flags
+        self._notify = notify  # after a write: its events are in the log (§11)
 
     def _feature(self) -> Feature:
         return current_feature(self._flags)
@@ -40,8 +48,9 @@ class ScheduleService:
 
     async def expire_leases(self) -> None:
         """Requeue (or fail at the attempt cap) every running job whose lease has ended."""
-        if await self._jobs.leases_expired():  # the common case reads neither the store nor the registry
-            await self._jobs.expire_leases(await self._prices())
+        # The common case reads neither the store nor the registry.
+        if await self._jobs.leases_expired() and await self._jobs.expire_leases(await self._prices()):
+            self._notify()
 
     async def counts(self) -> JobCounts:
         """Queue depths and totals after expiry (what the advisor reads)."""
@@ -69,12 +78,14 @@ class ScheduleService:
         spec = parse_enqueue(body)
         await self.expire_leases()
         job, created = await self._jobs.enqueue(spec)
+        self._notify()
         return EnqueueResponse(ok=True, job=job, created=created, feature=self._feature())
 
     async def claim(self, body: dict[str, Any]) -> ClaimResponse:
         request = requests.parse_claim(body)
         await self.expire_leases()
         claimed = await self._jobs.claim(request)
+        self._notify()
         if claimed is None:
             return ClaimResponse(ok=True, job=None, lease=None, feature=self._feature())
         return ClaimResponse(ok=True, job=claimed.job, lease=claimed.lease, feature=self._feature())
@@ -89,20 +100,26 @@ class ScheduleService:
         request = requests.parse_complete(body)
         await self.expire_leases()
         job = await self._jobs.complete(request, await self._prices())
+        self._notify()
         return JobResponse(ok=True, job=job, feature=self._feature())
 
     async def fail(self, body: dict[str, Any]) -> JobResponse:
         request = requests.parse_fail(body)
         await self.expire_leases()
         job = await self._jobs.fail(request, await self._prices())
+        self._notify()
         return JobResponse(ok=True, job=job, feature=self._feature())
 
     async def requeue(self, body: dict[str, Any]) -> JobResponse:
         request = requests.parse_requeue(body)
         await self.expire_leases()
-        return JobResponse(ok=True, job=await self._jobs.requeue(request), feature=self._feature())
+        job = await self._jobs.requeue(request)
+        self._notify()
+        return JobResponse(ok=True, job=job, feature=self._feature())
 
     async def cancel(self, body: dict[str, Any]) -> JobResponse:
         job_id = requests.parse_job_id(body)
         await self.expire_leases()
-        return JobResponse(ok=True, job=await self._jobs.cancel(job_id), feature=self._feature())
+        job = await self._jobs.cancel(job_id)
+        self._notify()
+        return JobResponse(ok=True, job=job, feature=self._feature())

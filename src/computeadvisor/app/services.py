@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from computeadvisor.app.event_hub import EventHub
 from computeadvisor.app.feature import current_feature
 from computeadvisor.app.health_fanout import probe_all
 from computeadvisor.app.plan_services import PlanService
@@ -32,6 +34,7 @@ from computeadvisor.app.schemas import (
 )
 from computeadvisor.domain import advisor, costs
 from computeadvisor.domain.errors import InvalidInput, NotFound
+from computeadvisor.domain.events import NewEvent, policy_event, provider_event
 from computeadvisor.domain.hardware import SystemSample, device_entries
 from computeadvisor.domain.health import with_provider
 from computeadvisor.domain.policy import MODES, GpuPolicy, apply_policy_update, select_gpu, sticky_choice
@@ -68,10 +71,17 @@ class Services:
     """The service's use cases over one set of adapters; ``bootstrap.build_services`` wires them."""
 
     def __init__(
-        self, adapters: Adapters, schedule: ScheduleService, *, probe_deadline_s: float, min_samples: int
+        self,
+        adapters: Adapters,
+        schedule: ScheduleService,
+        events: EventHub,
+        *,
+        probe_deadline_s: float,
+        min_samples: int,
     ) -> None:
         self.adapters = adapters
         self.schedule = schedule
+        self.events = events
         self.planner = PlanService(self, min_samples=min_samples)
         self._probe_deadline_s = probe_deadline_s
         self.sample = SystemSample()
@@ -89,6 +99,18 @@ class Services:
     def publish_sample(self, sample: SystemSample) -> None:
         """Replace the hardware snapshot that handlers read (called by the sampler)."""
         self.sample = sample
+        self.events.devices = device_entries(sample)
+
+    async def _record(self, event: NewEvent) -> None:
+        """Log a provider or policy event before the route answers (§11), and wake the streams."""
+        await self.adapters.jobs.append(event)
+        self.events.poke()
+
+    async def _remember_health(self, provider_id: str, ok: bool) -> None:
+        """Keep the latest probe result; its first result, and every ok <-> failed flip, is an event."""
+        if self._healthy.get(provider_id) != ok:
+            self._healthy[provider_id] = ok
+            await self._record(provider_event(provider_id, "health", time.time(), ok=ok))
 
     async def seed_providers(self) -> list[str]:
         """Add the providers seeded by the ComfyVN configuration (§2.7); returns seeding warnings."""
@@ -112,6 +134,7 @@ class Services:
         registry = self.adapters.registry
         stored = await registry.upsert(record)
         self._healthy.pop(stored.id, None)
+        await self._record(provider_event(stored.id, "upsert", time.time()))
         return ProviderSaved(
             ok=True,
             provider=masked(stored),
@@ -123,6 +146,7 @@ class Services:
         registry = self.adapters.registry
         await registry.delete(provider_id)
         self._healthy.pop(provider_id, None)
+        await self._record(provider_event(provider_id, "delete", time.time()))
         return ProviderDeleted(ok=True, feature=self.feature(), stats=await registry.stats() if debug else UNSET)
 
     # -- GPU list and policy (§1) -------------------------------------------------------------------------
@@ -132,7 +156,10 @@ class Services:
         settings = self.adapters.settings
         policy = await settings.get_policy()
         if sticky_choice(policy, sample.gpus)[1] is not None:
-            policy = await settings.update_policy(lambda current: sticky_choice(current, sample.gpus)[1] or current)
+            recorded = await settings.update_policy(lambda current: sticky_choice(current, sample.gpus)[1] or current)
+            if recorded != policy:
+                await self._record(policy_event(recorded.as_stored(), time.time()))
+            policy = recorded
         return policy
 
     async def gpu_list(self, *, debug: bool) -> GpuListResponse:
@@ -151,7 +178,15 @@ class Services:
 
     async def save_gpu_policy(self, body: dict[str, Any]) -> PolicySaved:
         gpus = self.sample.gpus
-        policy = await self.adapters.settings.update_policy(lambda current: apply_policy_update(current, body, gpus))
+        before: list[GpuPolicy] = []
+
+        def change(current: GpuPolicy) -> GpuPolicy:
+            before.append(current)
+            return apply_policy_update(current, body, gpus)
+
+        policy = await self.adapters.settings.update_policy(change)
+        if before and policy != before[-1]:  # a PUT of the same policy is no change (§11)
+            await self._record(policy_event(policy.as_stored(), time.time()))
         return PolicySaved(ok=True, policy=PolicyView.of(policy), modes=list(MODES), feature=self.feature())
 
     # -- provider runtime (§2.8) ---------------------------------------------------------------------------
@@ -169,13 +204,13 @@ class Services:
         if provider_id:
             record = await self._provider(provider_id)
             result = await self.adapters.health.probe(record)
-            self._healthy[record.id] = result.ok
+            await self._remember_health(record.id, result.ok)
             return HealthOne(ok=result.ok, status=with_provider(result, record.id), feature=self.feature())
         records = await self.adapters.registry.records()
         results = await probe_all(self.adapters.health, records, deadline_s=self._probe_deadline_s)
         statuses = []
         for record, result in zip(records, results, strict=True):
-            self._healthy[record.id] = result.ok
+            await self._remember_health(record.id, result.ok)
             statuses.append(with_provider(result, record.id))
         return HealthAll(ok=any(r.ok for r in results), results=statuses, feature=self.feature())
 

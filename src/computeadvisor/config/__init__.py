@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 
+from computeadvisor.domain.events import DEFAULT_EVENT_RETENTION
 from computeadvisor.domain.jobs import DEFAULT_ATTEMPT_CAP, DEFAULT_RETENTION
 from computeadvisor.domain.runtime_model import MIN_SAMPLES
 
@@ -42,6 +43,9 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     header_timeout: float = 10.0
     max_connections: int = 1000
     min_samples: int = MIN_SAMPLES
+    event_retention: int = DEFAULT_EVENT_RETENTION
+    max_streams: int = 100
+    event_keepalive: float = 15.0
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -56,6 +60,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
             raise ConfigError("header_timeout must be > 0 seconds and max_connections >= 1")
         if self.min_samples < 1:
             raise ConfigError("min_samples must be >= 1")
+        if self.event_retention < 1 or self.max_streams < 0 or self.event_keepalive <= 0:
+            raise ConfigError("event_retention must be >= 1, max_streams >= 0 and event_keepalive > 0 seconds")
 
     @property
     def root_path(self) -> Path:

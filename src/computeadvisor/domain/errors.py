@@ -8,6 +8,7 @@ into HTTP statuses::
      │    └── FieldError        ... naming the field's path (``meta.cost_per_minute``, ``context.has_gpu``)
      ├── NotFound               an unknown provider or job id
      ├── Conflict               a state the operation cannot apply to
+     ├── Unavailable            the service is at a limit it sets itself (too many event streams); try later
      ├── StorageError           a store could not be read or written (the only server-side failure)
      │    ├── StorageFull       ... because the disk is full (reads still work; writes work again once space returns)
      │    └── CorruptDocument   ... because a stored document is not what it must be (moved aside or left alone)
@@ -29,6 +30,10 @@ class ComputeAdvisorError(Exception):
 
 class InvalidInput(ComputeAdvisorError):
     """The client sent something this operation cannot accept."""
+
+
+class Unavailable(ComputeAdvisorError):
+    """The service is at one of its own limits (for example the number of open event streams)."""
 
 
 class FieldError(InvalidInput):

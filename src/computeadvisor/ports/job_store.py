@@ -18,15 +18,18 @@ from computeadvisor.domain.job_requests import (
 )
 from computeadvisor.domain.job_spec import JobSpec
 from computeadvisor.domain.jobs import Board, Claimed, Job, JobCounts, PriceBook, StatePage
+from computeadvisor.ports.event_log import EventLog
 from computeadvisor.ports.lifecycle import Lifecycle
 from computeadvisor.ports.run_history import RunHistory
 
 
-class JobStore(RunHistory, Lifecycle, Protocol):
+class JobStore(RunHistory, EventLog, Lifecycle, Protocol):
     """The scheduler's store of jobs. Every mutation is atomic and durable when it returns (§5.9).
 
     A job that completes ``succeeded`` teaches the run-time model in the same transaction (:class:`RunHistory`,
-    learning with the store's ``min_samples``), so a completion shows in the very next plan.
+    learning with the store's ``min_samples``), so a completion shows in the very next plan. Every transition
+    (enqueue of a new job, claim, complete, fail, requeue of a job that was not queued, cancel, lease expiry) writes
+    its ``job`` event (:func:`computeadvisor.domain.events.job_event`) in the same transaction (:class:`EventLog`).
 
     Callers run :meth:`expire_leases` (when :meth:`leases_expired`) before any scheduler operation and before
     counting queues (§5.5); the other methods do not expire leases themselves. A store only records: the

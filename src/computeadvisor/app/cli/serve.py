@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
 import sys
+from types import FrameType
 from typing import Any
 
 import click
+import uvicorn
 
 from computeadvisor.app.cli.output import EXIT_USAGE, emit_json
+from computeadvisor.app.event_hub import EventHub
 from computeadvisor.config import ConfigError, load_config
+
+SHUTDOWN_GRACE_S = 10
+"""Seconds a stopping server waits for requests in flight before it closes their connections."""
+
+
+class StreamEndingServer(uvicorn.Server):
+    """uvicorn, ending every event stream as soon as it is asked to stop: otherwise a graceful shutdown would wait
+    for streams that never end on their own, and their clients would see a broken connection instead of an end."""
+
+    def __init__(self, config: uvicorn.Config, events: EventHub) -> None:
+        super().__init__(config)
+        self._events = events
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._loop is not None:  # a signal handler: hand the closing to the loop
+            self._loop.call_soon_threadsafe(self._events.close)
+        super().handle_exit(sig, frame)
 
 
 @click.command()
@@ -25,13 +52,14 @@ from computeadvisor.config import ConfigError, load_config
 @click.option("--header-timeout", type=float, help="Seconds a connection may take to send a request's headers [10].")
 @click.option("--max-connections", type=int, help="Open connections at most; idle ones make room [default: 1000].")
 @click.option("--min-samples", type=int, help="Finished jobs a place needs before the planner trusts them [5].")
+@click.option("--event-retention", type=int, help="Events the log keeps for replay [default: 10000].")
+@click.option("--max-streams", type=int, help="Event streams open at once; one more gets 503 [default: 100].")
+@click.option("--event-keepalive", type=float, help="Longest silence on an event stream, seconds [default: 15].")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Optional TOML config file.")
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
 def serve(config_file: str | None, log_level: str, **flags: Any) -> None:
     """Run the HTTP service."""
-    import uvicorn
-
-    from computeadvisor.app.asgi import create_app
+    from computeadvisor.app.asgi import EVENTS_STATE_KEY, create_app
     from computeadvisor.app.connection_guard import ConnectionGuard, connection_limit, guarded_protocol
 
     try:
@@ -45,8 +73,9 @@ def serve(config_file: str | None, log_level: str, **flags: Any) -> None:
     guard = ConnectionGuard(
         max_connections=connection_limit(config.max_connections), header_timeout_s=config.header_timeout
     )
-    uvicorn.run(
-        create_app(config),
+    app = create_app(config)
+    server_config = uvicorn.Config(
+        app,
         host=config.host,
         port=config.port,
         log_level=log_level,
@@ -54,7 +83,9 @@ def serve(config_file: str | None, log_level: str, **flags: Any) -> None:
         loop="uvloop",
         http=guarded_protocol(guard),
         lifespan="on",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
     )
+    StreamEndingServer(server_config, app.state[EVENTS_STATE_KEY]).run()
 
 
 @click.command()
