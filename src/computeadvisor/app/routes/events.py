@@ -7,7 +7,7 @@ from typing import Annotated
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import Parameter
+from litestar.params import FromQuery, Parameter
 from litestar.response import ServerSentEvent
 
 from computeadvisor.app.services import Services
@@ -20,9 +20,9 @@ STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 async def events(
     services: NamedDependency[Services],
     last_event_id: Annotated[str | None, Parameter(header="Last-Event-ID")] = None,
-    after: str | None = None,
-    types: str | None = None,
-    queue: str | None = None,
+    after: FromQuery[str | None] = None,
+    types: FromQuery[str | None] = None,
+    queue: FromQuery[str | None] = None,
 ) -> ServerSentEvent:
     """Every job, provider and policy event as it happens; resume with ``Last-Event-ID`` or ``?after=``."""
     stream = parse_stream_request(last_event_id, {"after": after, "types": types, "queue": queue})
