@@ -77,8 +77,23 @@ async def test_a_stream_that_does_not_read_is_ended_not_buffered() -> None:
     for n in range(5):
         await store.append(provider_event(f"p{n}", "upsert", 0.0))
     await hub.pump()
-    assert slow.overflowed and hub.open_streams == 0  # it holds at most its 3, then it is let go
-    assert slow.queue.qsize() == 3
+    assert slow.overflowed and hub.open_streams == 0  # 5 events behind a window of 3: let go
+    assert [m async for m in hub.messages(slow)] == []  # and its stream ends at once
+
+
+async def test_a_stream_sends_what_arrived_together_in_one_chunk() -> None:
+    store = MemoryJobStore()
+    hub = EventHub(store, max_streams=2, buffer=100, keepalive_s=60)
+    await hub.start()
+    reader = await hub.subscribe(StreamRequest(types=frozenset({"provider"})))
+    messages = hub.messages(reader)
+    for n in range(3):
+        await store.append(provider_event(f"p{n}", "upsert", 0.0))
+    await hub.pump()
+    chunk = await anext(messages)
+    assert chunk.count(b"event: provider") == 3 and chunk.startswith(b"id: 1\nevent: provider\ndata: {")
+    await messages.aclose()
+    assert hub.open_streams == 0
 
 
 async def test_the_cap_and_closing() -> None:

@@ -1,10 +1,12 @@
-"""Fan-out of the event log to the open streams (§11), and each stream's messages.
+"""Fan-out of the event log to the open streams (§11), and each stream's bytes.
 
-The log is the one source of truth: a pump reads what was appended since its cursor (when poked after a write,
-and at least once a second for writes it was not told of) and hands each event to every stream that wants it. A
-stream's start position is the pump's cursor when it subscribed: what it replays comes from the log up to that
-position, what it receives live comes after it, so nothing is missed or repeated. Each stream's buffer is bounded;
-one that overflows is ended, and its client resumes with ``Last-Event-ID``.
+The log is the one source of truth: a pump reads what was appended since its cursor (when poked after a write, at
+most every ``PUMP_INTERVAL_S``, and at least once a second) into a shared *window* of the most recent events, each
+encoded once, and wakes the streams. Each stream keeps its own position in the window and sends, in one chunk,
+everything after it that it wants. A stream's start position is the pump's cursor when it subscribed: what it
+replays comes from the log up to there, what it receives live comes after it, so nothing is missed or repeated. A
+stream that falls more than the window's size behind (a client that does not read) is ended, and its client
+resumes with ``Last-Event-ID``: memory never grows with a slow client.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import msgspec
-from litestar.response import ServerSentEventMessage
 
 from computeadvisor.domain.errors import Unavailable
 from computeadvisor.domain.events import Event, Reset, StreamRequest, replay_plan
@@ -25,21 +26,38 @@ from computeadvisor.ports.event_log import EventLog
 
 log = logging.getLogger("computeadvisor.events")
 PAGE = 500
+PUMP_INTERVAL_S = 0.02
+"""The least time between two passes of the pump: writes in between go out together, one chunk per stream, instead
+of waking every stream once per transition (measured in bench/events.py; it adds at most this much latency)."""
 STREAM_BUFFER = 1000
 """Undelivered events one stream may hold (§11); past it the stream is ended and its client resumes."""
 DEVICE_INTERVAL_S = 2.0
 _encode = msgspec.json.Encoder().encode
 
 
-class Subscriber:
-    """One open stream: what it asked for, where its live part starts, what it must hear first (a reset), and its
-    bounded buffer (None ends it)."""
+KEEPALIVE = b": keep-alive\n\n"
 
-    def __init__(self, request: StreamRequest, start: int, reset: Reset | None, capacity: int) -> None:
+
+def sse(data: bytes, *, event: str | None = None, event_id: int | None = None) -> bytes:
+    """One Server-Sent Events message (``data`` is one line of JSON: msgspec escapes newlines in strings)."""
+    head = (b"id: %d\n" % event_id if event_id is not None else b"") + (f"event: {event}\n".encode() if event else b"")
+    return head + b"data: " + data + b"\n\n"
+
+
+def encoded(event: Event) -> bytes:
+    """A logged event as its message, ready for any stream that wants it."""
+    return sse(_encode(event.data), event=event.type, event_id=event.id)
+
+
+class Subscriber:
+    """One open stream: what it asked for, where its live part starts (an event id), what it must hear first (a
+    reset), and how far into the hub's window it has read."""
+
+    def __init__(self, request: StreamRequest, start: int, reset: Reset | None, position: int) -> None:
         self.request = request
         self.start = start
         self.reset = reset
-        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(capacity)
+        self.position = position  # the window sequence number of the next event to look at
         self.overflowed = False
 
 
@@ -49,8 +67,8 @@ class EventHub:
     Args:
         events: the log.
         max_streams: streams open at once; one more is refused (503).
-        buffer: undelivered events one stream may hold before it is ended.
-        keepalive_s: the longest a stream stays silent (a comment line is sent then).
+        buffer: the window: how far (in events) a stream may fall behind before it is ended.
+        keepalive_s: the longest a stream stays silent, give or take the pump's second (a comment line is sent).
     """
 
     def __init__(self, events: EventLog, *, max_streams: int, buffer: int, keepalive_s: float) -> None:
@@ -62,6 +80,10 @@ class EventHub:
         """The device list of the latest hardware sample (§1.1), for ``device`` events; the sampler sets it."""
         self._subscribers: set[Subscriber] = set()
         self._cursor = 0
+        self._window: list[tuple[Event, bytes]] = []
+        self._base = 0  # the sequence number of the window's first entry
+        self._pushed = 0  # events ever put in the window: the next sequence number
+        self._arrived = asyncio.Event()  # replaced on every pass: the streams wait on the current one
         self._poked = asyncio.Event()
         self._closed = False
 
@@ -78,7 +100,7 @@ class EventHub:
         self._poked.set()
 
     async def run(self) -> None:
-        """Pump until cancelled: after every poke, and at least once a second."""
+        """Pump until cancelled: after a poke (at most every ``PUMP_INTERVAL_S``), and at least once a second."""
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._poked.wait(), timeout=1.0)
@@ -87,26 +109,32 @@ class EventHub:
                 await self.pump()
             except Exception:  # the next poke or second tries again; streams keep their position
                 log.exception("event pump failed")
+            await asyncio.sleep(PUMP_INTERVAL_S)
 
     async def pump(self) -> None:
-        """Hand every event appended since the cursor to the streams that want it."""
+        """Put every event appended since the cursor in the window, end the streams left behind, wake the rest."""
         while True:
             events = await self._log.events_after(self._cursor, PAGE)
-            for event in events:
-                for subscriber in list(self._subscribers):
-                    if event.id > subscriber.start and subscriber.request.wants(event):
-                        self._offer(subscriber, event)
+            self._window.extend((event, encoded(event)) for event in events)  # encoded once, for every stream
+            self._pushed += len(events)
             if events:
                 self._cursor = events[-1].id
             if len(events) < PAGE:
-                return
+                break
+        if len(self._window) > 2 * self._buffer:  # trimmed now and then, so a trim costs nothing per event
+            drop = len(self._window) - self._buffer
+            del self._window[:drop]
+            self._base += drop
+        oldest = self._pushed - self._buffer
+        for subscriber in list(self._subscribers):
+            if subscriber.position < oldest:  # a client that does not read is let go, never buffered
+                subscriber.overflowed = True
+                self._subscribers.discard(subscriber)
+        self._wake()
 
-    def _offer(self, subscriber: Subscriber, event: Event) -> None:
-        try:
-            subscriber.queue.put_nowait(event)
-        except asyncio.QueueFull:  # a client that does not read is let go, never buffered without limit
-            subscriber.overflowed = True
-            self._subscribers.discard(subscriber)
+    def _wake(self) -> None:
+        arrived, self._arrived = self._arrived, asyncio.Event()
+        arrived.set()
 
     async def subscribe(self, request: StreamRequest) -> Subscriber:
         """A new stream, its position fixed now (before the response starts); Unavailable past ``max_streams``.
@@ -121,7 +149,7 @@ class EventHub:
         start = self._cursor if reset is not None or request.after is None else max(self._cursor, request.after)
         if self._closed or len(self._subscribers) >= self._max_streams:  # checked again after the read
             raise Unavailable(f"too many event streams (at most {self._max_streams}); try again later")
-        subscriber = Subscriber(request, start, reset, self._buffer)
+        subscriber = Subscriber(request, start, reset, self._pushed)
         self._subscribers.add(subscriber)
         return subscriber
 
@@ -131,58 +159,65 @@ class EventHub:
     def close(self) -> None:
         """End every stream cleanly (the server is stopping) and refuse new ones."""
         self._closed = True
-        for subscriber in self._subscribers:
-            with contextlib.suppress(asyncio.QueueFull):
-                subscriber.queue.put_nowait(None)
-            subscriber.overflowed = subscriber.queue.full()
         self._subscribers.clear()
+        self._wake()
 
-    async def messages(self, subscriber: Subscriber) -> AsyncIterator[ServerSentEventMessage]:
-        """The stream's messages: a reset or the replay, then live events, keep-alives and device events."""
+    async def messages(self, subscriber: Subscriber) -> AsyncIterator[bytes]:
+        """The stream's bytes: a reset or the replay, then live events, keep-alives and device events; what is
+        ready at once goes out in one chunk."""
         request = subscriber.request
         try:
             if subscriber.reset is not None:
-                yield ServerSentEventMessage(event="reset", data=_encode(subscriber.reset).decode())
+                yield sse(_encode(subscriber.reset), event="reset")
             elif request.after is not None:
-                async for event in self._replay(request.after, subscriber.start):
-                    if request.wants(event):
-                        yield _message(event)
-            async for message in self._live(subscriber):
-                yield message
+                async for page in self._replay(request.after, subscriber.start):
+                    chunk = b"".join(encoded(event) for event in page if request.wants(event))
+                    if chunk:
+                        yield chunk
+            async for chunk in self._live(subscriber):
+                yield chunk
         finally:
             self.unsubscribe(subscriber)
 
-    async def _replay(self, after: int, until: int) -> AsyncIterator[Event]:
+    async def _replay(self, after: int, until: int) -> AsyncIterator[list[Event]]:
         cursor = after
         while cursor < until:
             page = [event for event in await self._log.events_after(cursor, PAGE) if event.id <= until]
             if not page:
                 return
-            for event in page:
-                yield event
+            yield page
             cursor = page[-1].id
 
-    async def _live(self, subscriber: Subscriber) -> AsyncIterator[ServerSentEventMessage]:
+    async def _live(self, subscriber: Subscriber) -> AsyncIterator[bytes]:
+        # Woken by every pass of the pump (at least once a second), so keep-alives and device events need no timer
+        # of their own: one wait per pass per stream, nothing more.
         wants_devices = "device" in subscriber.request.types
-        next_device = time.monotonic()
-        while not subscriber.overflowed:
-            if self._closed:  # the server is stopping: end cleanly; the client resumes from its last id
-                return
+        next_device = last_sent = time.monotonic()
+        while not (self._closed or subscriber.overflowed):  # stopping: end cleanly; the client resumes from its id
             now = time.monotonic()
             if wants_devices and now >= next_device:
                 next_device = now + DEVICE_INTERVAL_S
-                yield ServerSentEventMessage(event="device", data=_encode({"devices": self.devices}).decode())
-            wait = min(self._keepalive_s, next_device - now) if wants_devices else self._keepalive_s
-            try:
-                event = await asyncio.wait_for(subscriber.queue.get(), timeout=max(wait, 0.0))
-            except TimeoutError:
-                if not wants_devices:
-                    yield ServerSentEventMessage(comment="keep-alive", data=None)
+                last_sent = now
+                yield sse(_encode({"devices": self.devices}), event="device")
+            chunk = self._take(subscriber)
+            if chunk:
+                last_sent = now
+                yield chunk
                 continue
-            if event is None:
-                return
-            yield _message(event)
+            if now - last_sent >= self._keepalive_s:
+                last_sent = now
+                yield KEEPALIVE
+            await self._arrived.wait()  # nothing can arrive between the look above and this wait: no await between
 
-
-def _message(event: Event) -> ServerSentEventMessage:
-    return ServerSentEventMessage(id=event.id, event=event.type, data=_encode(event.data).decode())
+    def _take(self, subscriber: Subscriber) -> bytes:
+        """Every message after the stream's position that it wants, joined; its position moves to the end."""
+        if subscriber.position >= self._pushed or subscriber.position < self._base:
+            return b""
+        request = subscriber.request
+        chunk = b"".join(
+            message
+            for event, message in self._window[subscriber.position - self._base :]
+            if event.id > subscriber.start and request.wants(event)
+        )
+        subscriber.position = self._pushed
+        return chunk

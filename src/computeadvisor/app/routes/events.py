@@ -7,8 +7,8 @@ from typing import Annotated
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
-from litestar.params import FromQuery, Parameter
-from litestar.response import ServerSentEvent
+from litestar.params import FromQuery, HeaderParameter
+from litestar.response import Stream
 
 from computeadvisor.app.services import Services
 from computeadvisor.domain.events import parse_stream_request
@@ -19,15 +19,15 @@ STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 @get("/api/events", media_type="text/event-stream")
 async def events(
     services: NamedDependency[Services],
-    last_event_id: Annotated[str | None, Parameter(header="Last-Event-ID")] = None,
+    last_event_id: Annotated[str | None, HeaderParameter(name="Last-Event-ID")] = None,
     after: FromQuery[str | None] = None,
     types: FromQuery[str | None] = None,
     queue: FromQuery[str | None] = None,
-) -> ServerSentEvent:
+) -> Stream:
     """Every job, provider and policy event as it happens; resume with ``Last-Event-ID`` or ``?after=``."""
     stream = parse_stream_request(last_event_id, {"after": after, "types": types, "queue": queue})
     subscriber = await services.events.subscribe(stream)  # the position is fixed before the headers go out
-    return ServerSentEvent(services.events.messages(subscriber), headers=STREAM_HEADERS)
+    return Stream(services.events.messages(subscriber), media_type="text/event-stream", headers=STREAM_HEADERS)
 
 
 event_routes: list[HTTPRouteHandler] = [events]
