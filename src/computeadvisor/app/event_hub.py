@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import msgspec
@@ -162,7 +162,7 @@ class EventHub:
         self._subscribers.clear()
         self._wake()
 
-    async def messages(self, subscriber: Subscriber) -> AsyncIterator[bytes]:
+    async def messages(self, subscriber: Subscriber) -> AsyncGenerator[bytes, None]:
         """The stream's bytes: a reset or the replay, then live events, keep-alives and device events; what is
         ready at once goes out in one chunk."""
         request = subscriber.request
