@@ -102,8 +102,11 @@ class EventHub:
     async def run(self) -> None:
         """Pump until cancelled: after a poke (at most every ``PUMP_INTERVAL_S``), and at least once a second."""
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that arrives as the event is
+            # set, and the lifespan would then wait for this task forever (seen under the HTTP tests' shutdowns).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._poked.wait(), timeout=1.0)
+                async with asyncio.timeout(1.0):
+                    await self._poked.wait()
             self._poked.clear()
             try:
                 await self.pump()
