@@ -75,7 +75,7 @@ def test_seed_user_flow_register_price_advise_delete(server: RunningServer) -> N
     root = server.root
     with server.client() as http:
         listing = json_body(http.get("/api/providers"))
-        assert listing == {"providers": [], "feature": FEATURE_OFF}
+        assert listing == {"providers": [], "health": {}, "feature": FEATURE_OFF}
 
         saved = json_body(http.post("/api/providers", json=RUNPOD_DEV))
         assert saved == {"ok": True, "provider": RUNPOD_DEV, "feature": FEATURE_OFF}
@@ -158,7 +158,7 @@ def test_seed_user_flow_register_price_advise_delete(server: RunningServer) -> N
         # Delete: gone from the listing and from the file; an unknown id is a 404 that still carries the flag.
         assert json_body(http.delete("/api/providers/runpod-dev")) == {"ok": True, "feature": FEATURE_OFF}
         assert read_registry(root) == {"providers": []}
-        assert json_body(http.get("/api/providers")) == {"providers": [], "feature": FEATURE_OFF}
+        assert json_body(http.get("/api/providers")) == {"providers": [], "health": {}, "feature": FEATURE_OFF}
         missing = json_body(http.delete("/api/providers/runpod-dev"), status=404)
         assert missing["detail"] == "provider not found"
         assert missing["feature"] == FEATURE_OFF
@@ -202,7 +202,7 @@ def test_seeded_provider_is_added_and_a_deleted_seed_stays_deleted(launcher: Ser
 
     first = launcher.start(state_root)
     with first.client() as http:
-        assert json_body(http.get("/api/providers")) == {"providers": [expected], "feature": FEATURE_ON}
+        assert json_body(http.get("/api/providers")) == {"providers": [expected], "health": {}, "feature": FEATURE_ON}
         assert read_registry(state_root)["providers"] == [expected]
 
         assert json_body(http.delete("/api/providers/seeded")) == {"ok": True, "feature": FEATURE_ON}
@@ -213,7 +213,7 @@ def test_seeded_provider_is_added_and_a_deleted_seed_stays_deleted(launcher: Ser
 
     second = launcher.start(state_root)
     with second.client() as http:
-        assert json_body(http.get("/api/providers")) == {"providers": [], "feature": FEATURE_ON}
+        assert json_body(http.get("/api/providers")) == {"providers": [], "health": {}, "feature": FEATURE_ON}
         assert read_registry(state_root)["deleted_seeds"] == ["seeded"]
 
         reposted = json_body(http.post("/api/providers", json=seed))
@@ -281,7 +281,7 @@ def test_corrupt_registry_is_moved_aside_and_the_server_starts_empty(
 
     server = launcher.start(state_root)
     with server.client() as http:
-        assert json_body(http.get("/api/providers")) == {"providers": [], "feature": FEATURE_OFF}
+        assert json_body(http.get("/api/providers")) == {"providers": [], "health": {}, "feature": FEATURE_OFF}
 
         asides = _copies_of(state_root, garbage)
         assert len(asides) == 1, sorted(p.name for p in registry.parent.iterdir())

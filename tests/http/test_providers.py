@@ -11,7 +11,7 @@ from tests.seed_examples import FEATURE_OFF
 
 
 def test_empty_registry(client: TestClient) -> None:  # type: ignore[type-arg]
-    assert client.get("/api/providers").json() == {"providers": [], "feature": FEATURE_OFF}
+    assert client.get("/api/providers").json() == {"providers": [], "health": {}, "feature": FEATURE_OFF}
     assert client.get("/api/providers?debug=true").json()["stats"] == {
         "total": 0,
         "by_kind": {},

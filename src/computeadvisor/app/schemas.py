@@ -44,8 +44,16 @@ class ErrorBody(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     feature: Feature | UnsetType = UNSET
 
 
+class ProviderHealth(msgspec.Struct, frozen=True, kw_only=True):
+    """A provider's latest health result in this process (§11: ``GET /api/providers`` ``health``)."""
+
+    ok: bool
+    checked_at: str
+
+
 class ProvidersResponse(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     providers: list[ProviderRecord]
+    health: dict[str, ProviderHealth]
     feature: Feature
     stats: RegistryStats | UnsetType = UNSET
 

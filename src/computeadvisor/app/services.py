@@ -27,6 +27,7 @@ from computeadvisor.app.schemas import (
     PolicySaved,
     PolicyView,
     ProviderDeleted,
+    ProviderHealth,
     ProviderSaved,
     ProvidersResponse,
     Unsupported,
@@ -45,7 +46,7 @@ from computeadvisor.domain.providers import (
     seeds_from_documents,
     validate_provider,
 )
-from computeadvisor.domain.values import debug_from_body
+from computeadvisor.domain.values import debug_from_body, iso_utc
 from computeadvisor.ports import FeatureFlags, JobStore, MetricsSource, ProviderRegistry, SettingsStore
 from computeadvisor.ports.health_probe import HealthProbe
 from computeadvisor.ports.lifecycle import Lifecycle
@@ -86,7 +87,7 @@ class Services:
         self._probe_deadline_s = probe_deadline_s
         self.sample = SystemSample()
         # The latest probe result per provider id (§2.8 health memory): in memory, forgotten on restart.
-        self._healthy: dict[str, bool] = {}
+        self._healthy: dict[str, ProviderHealth] = {}
 
     def feature(self) -> Feature:
         """The flag as the files say for this request."""
@@ -94,7 +95,7 @@ class Services:
 
     def unhealthy(self) -> frozenset[str]:
         """Providers whose latest health probe failed (§2.8), as this process remembers them."""
-        return frozenset(pid for pid, ok in self._healthy.items() if not ok)
+        return frozenset(pid for pid, health in self._healthy.items() if not health.ok)
 
     def publish_sample(self, sample: SystemSample) -> None:
         """Replace the hardware snapshot that handlers read (called by the sampler)."""
@@ -108,9 +109,11 @@ class Services:
 
     async def _remember_health(self, provider_id: str, ok: bool) -> None:
         """Keep the latest probe result; its first result, and every ok <-> failed flip, is an event."""
-        if self._healthy.get(provider_id) != ok:
-            self._healthy[provider_id] = ok
-            await self._record(provider_event(provider_id, "health", time.time(), ok=ok))
+        now = time.time()
+        before = self._healthy.get(provider_id)
+        self._healthy[provider_id] = ProviderHealth(ok=ok, checked_at=iso_utc(now))
+        if before is None or before.ok != ok:
+            await self._record(provider_event(provider_id, "health", now, ok=ok))
 
     async def seed_providers(self) -> list[str]:
         """Add the providers seeded by the ComfyVN configuration (§2.7); returns seeding warnings."""
@@ -125,6 +128,7 @@ class Services:
         records = await registry.records()
         return ProvidersResponse(
             providers=[masked(r) for r in records],
+            health={r.id: self._healthy[r.id] for r in records if r.id in self._healthy},
             feature=self.feature(),
             stats=await registry.stats() if debug else UNSET,
         )
