@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from computeadvisor.adapters.memory_jobs import MemoryJobStore
@@ -107,4 +105,3 @@ async def test_the_cap_and_closing() -> None:
     assert [m async for m in messages] == []  # ends at once, cleanly
     with pytest.raises(Unavailable):
         await hub.subscribe(StreamRequest())
-    await asyncio.sleep(0)

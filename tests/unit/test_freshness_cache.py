@@ -23,10 +23,12 @@ class Reads:
     def __init__(self) -> None:
         self.count = 0
         self.release = asyncio.Event()
+        self.started = asyncio.Event()
 
     async def __call__(self) -> int:
         self.count += 1
         number = self.count
+        self.started.set()
         await self.release.wait()
         return number
 
@@ -36,7 +38,7 @@ async def test_callers_that_arrive_while_a_read_is_in_flight_share_it(tmp_path: 
     cache: FreshnessCache[int] = FreshnessCache([tmp_path / "f"], max_age_s=60)
     read = Reads()
     waiting = [asyncio.ensure_future(cache.load(read)) for _ in range(16)]
-    await asyncio.sleep(0)
+    await read.started.wait()  # the first caller's read is in flight; the other 15 found it
     read.release.set()
     assert await asyncio.gather(*waiting) == [1] * 16
     assert read.count == 1
@@ -58,10 +60,11 @@ async def test_a_read_begun_before_our_own_write_is_not_remembered(tmp_path: Pat
     cache: FreshnessCache[int] = FreshnessCache([tmp_path / "f"], max_age_s=60)
     read = Reads()
     before = asyncio.ensure_future(cache.load(read))
-    await asyncio.sleep(0)
+    await read.started.wait()
     cache.clear()  # our write committed while that read was in flight
+    read.started.clear()
     after = asyncio.ensure_future(cache.load(read))  # does not join the stale read
-    await asyncio.sleep(0)
+    await read.started.wait()
     read.release.set()
     assert (await before, await after) == (1, 2)
     assert await cache.load(read) == 2 and read.count == 2
@@ -70,14 +73,15 @@ async def test_a_read_begun_before_our_own_write_is_not_remembered(tmp_path: Pat
 async def test_a_failed_read_reaches_every_waiting_caller_and_is_not_remembered(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("1")
     cache: FreshnessCache[int] = FreshnessCache([tmp_path / "f"], max_age_s=60)
-    gate = asyncio.Event()
+    gate, started = asyncio.Event(), asyncio.Event()
 
     async def failing() -> int:
+        started.set()
         await gate.wait()
         raise OSError("disk gone")
 
     waiting = [asyncio.ensure_future(cache.load(failing)) for _ in range(3)]
-    await asyncio.sleep(0)
+    await started.wait()
     gate.set()
     results = await asyncio.gather(*waiting, return_exceptions=True)
     assert all(isinstance(r, OSError) for r in results)
