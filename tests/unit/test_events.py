@@ -7,7 +7,15 @@ import pytest
 from computeadvisor.adapters.memory_jobs import MemoryJobStore
 from computeadvisor.app.event_hub import EventHub
 from computeadvisor.domain.errors import FieldError, Unavailable
-from computeadvisor.domain.events import Event, Reset, StreamRequest, parse_stream_request, provider_event, replay_plan
+from computeadvisor.domain.events import (
+    Event,
+    NewEvent,
+    Reset,
+    StreamRequest,
+    parse_stream_request,
+    provider_event,
+    replay_plan,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -105,3 +113,36 @@ async def test_the_cap_and_closing() -> None:
     assert [m async for m in messages] == []  # ends at once, cleanly
     with pytest.raises(Unavailable):
         await hub.subscribe(StreamRequest())
+
+
+class CountingLog:
+    """The EventLog port over a memory store, counting the reads the pump makes."""
+
+    def __init__(self) -> None:
+        self.store = MemoryJobStore()
+        self.reads = 0
+
+    async def append(self, event: NewEvent) -> Event:
+        return await self.store.append(event)
+
+    async def events_after(self, after: int, limit: int) -> list[Event]:
+        self.reads += 1
+        return await self.store.events_after(after, limit)
+
+    async def event_bounds(self) -> tuple[int | None, int]:
+        return await self.store.event_bounds()
+
+
+async def test_with_no_stream_open_the_pump_reads_nothing_and_a_new_stream_starts_from_now() -> None:
+    log = CountingLog()
+    hub = EventHub(log, max_streams=2, buffer=10, keepalive_s=60)
+    await hub.start()
+    for n in range(3):
+        await log.append(provider_event(f"early{n}", "upsert", 0.0))
+        await hub.pump()
+    assert log.reads == 0
+    reader = await hub.subscribe(StreamRequest(types=frozenset({"provider"})))
+    await log.append(provider_event("late", "upsert", 0.0))
+    await hub.pump()
+    chunk = await anext(hub.messages(reader))
+    assert b'"late"' in chunk and b"early" not in chunk  # live only: what came before it opened is not sent

@@ -115,14 +115,18 @@ class EventHub:
             await asyncio.sleep(PUMP_INTERVAL_S)
 
     async def pump(self) -> None:
-        """Put every event appended since the cursor in the window, end the streams left behind, wake the rest."""
-        while True:
-            events = await self._log.events_after(self._cursor, PAGE)
+        """Put every event appended since the cursor in the window, end the streams left behind, wake the rest.
+
+        With no stream open it reads nothing: the next stream to open moves the cursor to the log's newest event.
+        """
+        while self._subscribers:
+            page = await self._log.events_after(self._cursor, PAGE)
+            events = [event for event in page if event.id > self._cursor]  # the cursor may have moved meanwhile
             self._window.extend((event, encoded(event)) for event in events)  # encoded once, for every stream
             self._pushed += len(events)
             if events:
                 self._cursor = events[-1].id
-            if len(events) < PAGE:
+            if len(page) < PAGE:
                 break
         if len(self._window) > 2 * self._buffer:  # trimmed now and then, so a trim costs nothing per event
             drop = len(self._window) - self._buffer
@@ -148,6 +152,8 @@ class EventHub:
         if self._closed or len(self._subscribers) >= self._max_streams:
             raise Unavailable(f"too many event streams (at most {self._max_streams}); try again later")
         oldest, newest = await self._log.event_bounds()
+        if not self._subscribers:  # nobody was listening, so the pump skipped what came since: start from now
+            self._cursor = max(self._cursor, newest)
         reset = replay_plan(request.after, oldest, max(newest, self._cursor))
         start = self._cursor if reset is not None or request.after is None else max(self._cursor, request.after)
         if self._closed or len(self._subscribers) >= self._max_streams:  # checked again after the read
