@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import statistics
 import subprocess
 import sys
@@ -56,11 +55,16 @@ async def cycles(base: str, workers: int, duration: float, acks: dict[tuple[str,
     return done
 
 
+MARKER = "end-of-round"
+"""The job enqueued after a round's load: events arrive in id order, so once the recording stream has seen this
+one, every event of the round has arrived."""
+
+
 async def readers(base: str, count: int, out: Path) -> None:
-    """Hold ``count`` streams open; the first records each job event's arrival time into ``out`` on SIGTERM."""
+    """Hold ``count`` streams open; the first records each job event's arrival time, and when it sees the marker
+    job writes them to ``out`` and the process ends."""
     arrivals: list[tuple[str, str, float]] = []
     stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
 
     opened = 0
     all_open = asyncio.Event()
@@ -79,6 +83,9 @@ async def readers(base: str, count: int, out: Path) -> None:
             async for line in response.aiter_lines():
                 if line.startswith("data: "):
                     data = json.loads(line[6:])
+                    if data["job_id"].startswith(MARKER):
+                        stop.set()
+                        return
                     arrivals.append((data["job_id"], data["to"], time.time()))
 
     limits = httpx.Limits(max_connections=count + 1)
@@ -147,8 +154,8 @@ def run(streams: int, rounds: int, duration: float, workers: int) -> dict[str, A
                 assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
                 acks = {}
                 rates["streams"].append(asyncio.run(cycles(base, workers, duration, acks, f"s{r}")) / duration)
-                time.sleep(0.5)  # let the last events arrive; what arrives later is left out of the latency
-                holder.send_signal(signal.SIGTERM)
+                # On the remote queue, out of the workers' way; it ends the readers once its event reached them.
+                httpx.post(f"{base}/api/schedule/enqueue", json={"id": f"{MARKER}-{r}", "queue": "remote"})
                 holder.wait(timeout=30)
                 for job_id, to, arrived in json.loads(out.read_text(encoding="utf-8")):
                     if (job_id, to) in acks:
