@@ -192,8 +192,6 @@ def candidates(
                       cost=_remote_cost(request, remote, basis.seconds_per_unit.p50 * units), basis=basis,
                       blockers=blockers)
         )  # fmt: skip
-    if request.deadline_s is None and request.budget is None:
-        return found
     return [with_limits(c, deadline_s=request.deadline_s, budget=request.budget) for c in found]
 
 

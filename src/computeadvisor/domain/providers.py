@@ -80,17 +80,7 @@ def validate_provider(body: Mapping[str, Any]) -> ProviderRecord:
         raise FieldError("meta", f"must not nest deeper than {META_MAX_DEPTH} levels")
     if len(msgspec.json.encode(meta)) > META_MAX_BYTES:
         raise FieldError("meta", f"must be at most {META_MAX_BYTES // 1024} KiB as JSON")
-    for key in (*RATE_KEYS, *PLANNER_KEYS):
-        if meta.get(key) is not None:
-            non_negative_number(meta[key], f"meta.{key}")
-    if (
-        meta.get("bandwidth_mbps") is not None
-        and non_negative_number(meta["bandwidth_mbps"], "meta.bandwidth_mbps") <= 0
-    ):
-        raise FieldError("meta.bandwidth_mbps", "must be > 0 (megabits per second)")
-    concurrency = meta.get("concurrency")
-    if concurrency is not None and ((count := whole_number(concurrency)) is None or count < 1):
-        raise FieldError("meta.concurrency", "must be an integer >= 1 (jobs the provider runs at once)")
+    _check_meta_numbers(meta)
     return ProviderRecord(id=provider_id, kind=kind, base=base, meta=dict(meta))
 
 
