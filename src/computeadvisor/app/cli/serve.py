@@ -2,41 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import socket
 import sys
-from types import FrameType
 from typing import Any
 
 import click
-import uvicorn
 
 from computeadvisor.app.cli.output import EXIT_USAGE, emit_json
-from computeadvisor.app.event_hub import EventHub
 from computeadvisor.config import ConfigError, load_config
-
-SHUTDOWN_GRACE_S = 10
-"""Seconds a stopping server waits for requests in flight before it closes their connections."""
-
-
-class StreamEndingServer(uvicorn.Server):
-    """uvicorn, ending every event stream as soon as it is asked to stop: otherwise a graceful shutdown would wait
-    for streams that never end on their own, and their clients would see a broken connection instead of an end."""
-
-    def __init__(self, config: uvicorn.Config, events: EventHub) -> None:
-        super().__init__(config)
-        self._events = events
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
-        self._loop = asyncio.get_running_loop()
-        await super().serve(sockets)
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if self._loop is not None:  # a signal handler: hand the closing to the loop
-            self._loop.call_soon_threadsafe(self._events.close)
-        super().handle_exit(sig, frame)
 
 
 @click.command()
@@ -59,7 +32,10 @@ class StreamEndingServer(uvicorn.Server):
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))
 def serve(config_file: str | None, log_level: str, **flags: Any) -> None:
     """Run the HTTP service."""
+    import uvicorn  # here, not at the top: every other command starts without it
+
     from computeadvisor.app.asgi import EVENTS_STATE_KEY, create_app
+    from computeadvisor.app.cli.server import SHUTDOWN_GRACE_S, StreamEndingServer
     from computeadvisor.app.connection_guard import ConnectionGuard, connection_limit, guarded_protocol
 
     try:
