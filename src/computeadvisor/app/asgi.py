@@ -29,7 +29,7 @@ from computeadvisor.config import Config, load_config
 log = logging.getLogger("computeadvisor")
 LEASE_EXPIRY_INTERVAL_S = 1.0
 EVENTS_STATE_KEY = "events"
-"""Where the app keeps its EventHub, for the server to end the streams before it stops (``cli/serve.py``)."""
+"""Where the app keeps its EventHub, for the server to end the streams before it stops (``cli/server.py``)."""
 
 
 def create_app(config: Config | None = None, adapters: Adapters | None = None) -> Litestar:
