@@ -19,12 +19,12 @@ JOB_RECORD_KEYS = {
     "id", "name", "queue", "priority", "sticky", "sticky_device_id", "device_id", "provider_id", "payload", "meta",
     "status", "attempt", "runs", "worker_id", "error", "created_ts", "created_at", "updated_ts", "updated_at",
     "started_ts", "started_at", "completed_ts", "completed_at", "duration_sec", "cost_estimate", "bytes_tx",
-    "bytes_rx", "vram_gb",
+    "bytes_rx", "vram_gb", "lease_expires_at",
 }  # fmt: skip
 JOB_VIEW_KEYS = [
     "id", "name", "queue", "priority", "status", "sticky", "device_id", "sticky_device_id", "provider_id",
     "created_at", "started_at", "updated_at", "completed_at", "duration_sec", "bytes_tx", "bytes_rx", "vram_gb",
-    "cost_estimate", "attempt", "runs",
+    "cost_estimate", "attempt", "runs", "lease_expires_at",
 ]  # fmt: skip
 BOARD_SEGMENT_KEYS = [
     "id", "name", "queue", "status", "priority", "provider_id", "cost_estimate", "bytes_tx", "bytes_rx", "vram_gb",

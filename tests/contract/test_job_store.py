@@ -16,7 +16,7 @@ from computeadvisor.domain.job_requests import (
     parse_requeue,
 )
 from computeadvisor.domain.job_spec import parse_enqueue
-from computeadvisor.domain.jobs import Claimed, Job, JobView, PriceBook, public_view
+from computeadvisor.domain.jobs import Claimed, Job, JobView, PriceBook, QueueDepths, public_view
 from computeadvisor.domain.providers import ProviderRecord
 from computeadvisor.domain.values import iso_utc
 from computeadvisor.ports.job_store import JobStore
@@ -195,7 +195,8 @@ async def test_requeue_clears_the_run_and_goes_to_the_back(store: JobStore) -> N
     await claim(store, {"queue": "remote"})  # s
     first = await claim(store, {"queue": "remote", "worker_id": "w"})
     await store.fail(parse_fail({"job_id": "r", "error": "x"}), PriceBook())
-    job = await store.requeue(parse_requeue({"job_id": "r", "priority": 9}))
+    job, moved = await store.requeue(parse_requeue({"job_id": "r", "priority": 9}))
+    assert moved
     assert (job.status, job.priority, job.worker_id, job.error) == ("queued", 9, None, None)
     assert (job.started_at, job.completed_at, job.duration_sec, job.cost_estimate) == (None, None, None, None)
     assert (job.attempt, job.runs, job.device_id, job.vram_gb) == (1, first.job.runs, "gpu:0", 4.0)
@@ -207,7 +208,7 @@ async def test_requeue_clears_the_run_and_goes_to_the_back(store: JobStore) -> N
 async def test_requeue_of_a_queued_job_changes_nothing(store: JobStore, clock: FakeClock) -> None:
     job = await enqueue(store, {"id": "q"})
     clock.advance(5)
-    assert await store.requeue(parse_requeue({"job_id": "q", "priority": 3})) == job
+    assert await store.requeue(parse_requeue({"job_id": "q", "priority": 3})) == (job, False)
 
 
 async def test_failing_an_unclaimed_job_conflicts_and_cancel_removes_it(store: JobStore) -> None:
@@ -290,9 +291,12 @@ async def test_unknown_ids_are_not_found_everywhere(store: JobStore) -> None:
 async def test_heartbeat_extends_with_the_same_token(store: JobStore, clock: FakeClock) -> None:
     await enqueue(store, {"id": "h"})
     claimed = await claim(store, {"lease_seconds": 30})
+    assert claimed.job.lease_expires_at == claimed.lease.expires_at == iso_utc(T0 + 30)  # §11: the record shows it
     clock.advance(20)
     beat = await store.heartbeat(parse_heartbeat({"job_id": "h", "lease_token": claimed.lease.token}))
     assert beat.lease == claimed.lease.__class__(token=claimed.lease.token, expires_at=iso_utc(T0 + 50))
+    assert (await store.get("h")).lease_expires_at == iso_utc(T0 + 50)
+    assert (await store.state(10)).active[0].lease_expires_at == iso_utc(T0 + 50)
     clock.advance(20)
     beat = await store.heartbeat(parse_heartbeat({"job_id": "h", "lease_seconds": 100}))
     assert beat.lease.expires_at == iso_utc(T0 + 140) and beat.job.updated_ts == T0 + 40
@@ -300,6 +304,8 @@ async def test_heartbeat_extends_with_the_same_token(store: JobStore, clock: Fak
     assert await store.expire_leases(PriceBook()) == []
     beat = await store.heartbeat(parse_heartbeat({"job_id": "h"}))  # back to the claim's 30 s
     assert beat.lease.expires_at == iso_utc(T0 + 139 + 30)
+    done = await store.complete(parse_complete({"job_id": "h"}), PriceBook())
+    assert done.lease_expires_at is None and (await store.get("h")).lease_expires_at is None
 
 
 async def test_leases_expired_says_when_expiry_has_work(store: JobStore, clock: FakeClock) -> None:
@@ -393,10 +399,11 @@ async def test_state_sections_orders_limits_and_counts(store: JobStore, clock: F
     counts = state.counts
     assert (counts.queues.local, counts.queues.remote, counts.active, counts.completed) == (4, 1, 1, 2)
     assert counts == await store.counts()
+    assert await store.running() == QueueDepths(local=1, remote=0)
     for view in (*state.queues.local, *state.active, *state.completed):
         assert view == public_view(await store.get(view.id))
     assert list(msgspec.structs.asdict(state.active[0])) == list(JobView.__struct_fields__)
-    assert len(JobView.__struct_fields__) == 20
+    assert len(JobView.__struct_fields__) == 21
 
 
 async def test_board_shows_running_and_recent_finished(store: JobStore, clock: FakeClock) -> None:

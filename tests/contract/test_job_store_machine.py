@@ -29,7 +29,7 @@ from computeadvisor.domain.job_requests import (
     RequeueRequest,
 )
 from computeadvisor.domain.job_spec import JobSpec
-from computeadvisor.domain.jobs import FINISHED, Job, JobStatus, PriceBook
+from computeadvisor.domain.jobs import FINISHED, Job, JobStatus, PriceBook, QueueDepths
 from computeadvisor.domain.waiting import workload_of
 from computeadvisor.ports.job_store import JobStore
 from tests.contract._job_support import JOB_STORES, FakeClock
@@ -233,7 +233,8 @@ class SchedulerMachine(RuleBasedStateMachine):
         if job is None:
             assert all(isinstance(r, NotFound) for r in results), results
             return
-        assert all(isinstance(r, Job) and r.status == "queued" for r in results), results
+        moved = job.status != "queued"
+        assert all(isinstance(r[0], Job) and r[0].status == "queued" and r[1] == moved for r in results), results
         if job.status != "queued":
             if job.status in FINISHED:
                 self.finished_order.remove(job_id)
@@ -289,10 +290,14 @@ class SchedulerMachine(RuleBasedStateMachine):
         queued = [j for j in self.model.values() if j.status == "queued"]
         assert counts.queues.local == sum(j.queue == "local" for j in queued)
         assert counts.queues.remote == len(queued) - counts.queues.local
+        running = [j.queue for j in self.model.values() if j.status == "running"]  # the metrics' gauge (§13)
+        expected_running = QueueDepths(local=running.count("local"), remote=running.count("remote"))
+        assert all(self.run(store.running()) == expected_running for store in self.stores)
         for job_id, job in self.model.items():
             record = self.run(first.get(job_id))
             assert all(self.run(store.get(job_id)) == record for store in others)
             assert (record.status, record.priority, record.attempt) == (job.status, job.priority, job.attempt)
+            assert (record.lease_expires_at is not None) == (record.status == "running")  # §11
         state, board = self.run(first.state(10)), self.run(first.board(10))
         assert all(self.run(store.state(10)) == state for store in others)
         assert all(self.run(store.board(10)) == board for store in others)

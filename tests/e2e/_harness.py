@@ -154,15 +154,18 @@ class ServerLauncher:
         self._log_dir = log_dir
         self._servers: list[RunningServer] = []
 
-    def start(self, root: Path, *, args: Sequence[str] = (), nofile: int | None = None) -> RunningServer:
+    def start(
+        self, root: Path, *, args: Sequence[str] = (), nofile: int | None = None, port: int | None = None
+    ) -> RunningServer:
         """Start a server on ``root`` and wait until GET /api/providers answers; retries a port lost to a race.
 
-        ``args`` are extra ``serve`` options, e.g. ``("--token", "T")``; ``nofile`` limits the process's open files.
+        ``args`` are extra ``serve`` options, e.g. ``("--token", "T")``; ``nofile`` limits the process's open files;
+        ``port`` restarts a server where its clients expect it (else a free port is picked).
         """
         root.mkdir(parents=True, exist_ok=True)
         last_error = ""
         for _attempt in range(3):
-            server = self._spawn(root, args, nofile)
+            server = self._spawn(root, args, nofile, port)
             error = self._wait_ready(server)
             if error is None:
                 return server
@@ -171,8 +174,10 @@ class ServerLauncher:
                 break
         raise AssertionError(last_error)
 
-    def _spawn(self, root: Path, args: Sequence[str] = (), nofile: int | None = None) -> RunningServer:
-        port = free_port()
+    def _spawn(
+        self, root: Path, args: Sequence[str] = (), nofile: int | None = None, port: int | None = None
+    ) -> RunningServer:
+        port = port or free_port()
         log_path = self._log_dir / f"server-{len(self._servers)}-{port}.log"
         log = log_path.open("wb")
         env = {k: v for k, v in os.environ.items() if not k.startswith("COMPUTEADVISOR_")}

@@ -172,8 +172,9 @@ def test_full_record_keys_and_no_lease_token(api: Api) -> None:
     ]
     for record in answers:
         assert set(record) >= FULL_RECORD_KEYS
-        assert not [key for key in record if "lease" in key or "token" in key]
+        assert [key for key in record if "lease" in key or "token" in key] == ["lease_expires_at"]  # never the token
         assert token not in str(record)
+    assert [record["lease_expires_at"] is not None for record in answers] == [True, True, True, False, False, False]
     state = api.client.get("/api/schedule/state").text + api.client.get("/api/schedule/board").text
     assert token not in state
 

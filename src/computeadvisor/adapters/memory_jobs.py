@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 
 from computeadvisor.domain import job_machine as machine
@@ -179,10 +179,10 @@ class MemoryJobStore(JobStore):
         state = self._state(request.job_id)
         return self._put(machine.fail(state, request, self._now(), self._next_seq(), prices)).job
 
-    async def requeue(self, request: RequeueRequest) -> Job:
+    async def requeue(self, request: RequeueRequest) -> tuple[Job, bool]:
         state = self._state(request.job_id)
         requeued = machine.requeue(state, request.priority, self._now(), self._next_seq())
-        return state.job if requeued is state else self._put(requeued).job
+        return (state.job, False) if requeued is state else (self._put(requeued).job, True)
 
     async def cancel(self, job_id: str) -> Job:
         return self._put(machine.cancel(self._state(job_id), self._now(), self._next_seq())).job
@@ -219,6 +219,10 @@ class MemoryJobStore(JobStore):
             elif status == JobStatus.RUNNING:
                 active += 1
         return JobCounts(queues=QueueDepths(local=local, remote=remote), active=active, completed=self._finished)
+
+    async def running(self) -> QueueDepths:
+        per_queue = Counter(state.job.queue for state in self._with_status(JobStatus.RUNNING))
+        return QueueDepths(local=per_queue["local"], remote=per_queue["remote"])
 
     async def state(self, limit: int) -> StatePage:
         queued = sorted(self._with_status(JobStatus.QUEUED), key=machine.claim_key)

@@ -44,6 +44,7 @@ from computeadvisor.domain.jobs import (
     JobCounts,
     JobStatus,
     PriceBook,
+    QueueDepths,
     QueueViews,
     StatePage,
     build_board,
@@ -172,6 +173,10 @@ class SqliteJobStore(JobStore):
             return sql.counts_from_rows(await self._read(sql.SELECT_COUNTERS))
 
         return await self._counts_cache.load(read)
+
+    async def running(self) -> QueueDepths:
+        per_queue = {str(queue): int(count) for queue, count in await self._read(sql.SELECT_RUNNING_PER_QUEUE)}
+        return QueueDepths(local=per_queue.get("local", 0), remote=per_queue.get("remote", 0))
 
     async def append(self, event: NewEvent) -> Event:
         return await self._submit(lambda txn: self._log(txn, event))
@@ -329,13 +334,13 @@ class SqliteJobStore(JobStore):
 
         return await self._submit(op)
 
-    async def requeue(self, request: RequeueRequest) -> Job:
+    async def requeue(self, request: RequeueRequest) -> tuple[Job, bool]:
         now = self._now()
 
-        def op(txn: WriteTxn) -> Job:
+        def op(txn: WriteTxn) -> tuple[Job, bool]:
             state = self._load(txn, request.job_id)
             requeued = machine.requeue(state, request.priority, now, txn.next_seq())
-            return state.job if requeued is state else self._save(txn, requeued, state.job.status)
+            return (state.job, False) if requeued is state else (self._save(txn, requeued, state.job.status), True)
 
         return await self._submit(op)
 

@@ -27,6 +27,7 @@ from computeadvisor.domain.events import Event, NewEvent
 from computeadvisor.domain.job_machine import JobState, LeaseState
 from computeadvisor.domain.job_spec import JobSpec
 from computeadvisor.domain.jobs import Job, JobCore, JobCounts, JobStatus, JobView, QueueDepths, Run, public_view
+from computeadvisor.domain.values import iso_utc
 from computeadvisor.domain.waiting import job_units
 
 SCHEMA_VERSION = 3
@@ -120,9 +121,9 @@ MIGRATIONS_TABLE = (
 CORE_COLUMNS = (
     "id, name, queue, priority, sticky, sticky_device_id, device_id, provider_id, status, attempt, runs, "
     "worker_id, error, created_ts, updated_ts, started_ts, completed_ts, duration_sec, cost_estimate, "
-    "bytes_tx, bytes_rx, vram_gb"
+    "bytes_tx, bytes_rx, vram_gb, lease_expires_ts"
 )
-ALL_COLUMNS = f"{CORE_COLUMNS}, seq, lease_token, lease_expires_ts, lease_seconds, spec"
+ALL_COLUMNS = f"{CORE_COLUMNS}, seq, lease_token, lease_seconds, spec"
 
 SELECT_JOB = f"SELECT {ALL_COLUMNS} FROM jobs WHERE id = ?"
 INSERT_JOB = f"INSERT INTO jobs ({ALL_COLUMNS}, work_units) VALUES ({', '.join('?' * 28)})"
@@ -163,6 +164,7 @@ SELECT_QUEUED = (
 )
 SELECT_RUNNING = f"SELECT {CORE_COLUMNS} FROM jobs WHERE status = 'running' ORDER BY started_ts, seq"
 SELECT_FINISHED = f"SELECT {CORE_COLUMNS} FROM jobs WHERE {FINISHED_SQL} ORDER BY completed_ts DESC, seq DESC LIMIT ?"
+SELECT_RUNNING_PER_QUEUE = "SELECT queue, count(*) FROM jobs WHERE status = 'running' GROUP BY queue"
 SELECT_COUNTERS = "SELECT name, value FROM counters"
 SELECT_COUNTER = "SELECT value FROM counters WHERE name = ?"
 SET_COUNTER = "UPDATE counters SET value = ? WHERE name = ?"
@@ -206,6 +208,7 @@ def _core_fields(row: Sequence[Any]) -> dict[str, Any]:
         "bytes_tx": row[19],
         "bytes_rx": row[20],
         "vram_gb": _real(row[21]),
+        "lease_expires_at": None if row[22] is None else iso_utc(row[22]),
     }
 
 
@@ -223,9 +226,9 @@ def state_from_row(row: Sequence[Any]) -> JobState:
     """The stored job, from the ``ALL_COLUMNS`` of a row."""
     spec = _spec_decoder.decode(row[26])
     job = Job(**_core_fields(row), payload=spec.payload, meta=spec.meta)
-    token, expires, seconds = row[23], row[24], row[25]
+    expires, seq, token, seconds = row[22], row[23], row[24], row[25]
     lease = None if token is None else LeaseState(token=token, expires_ts=expires, seconds=seconds)
-    return JobState(job=job, seq=row[22], lease=lease, spec=spec)
+    return JobState(job=job, seq=seq, lease=lease, spec=spec)
 
 
 def _lease_params(state: JobState) -> tuple[Any, Any, Any]:
@@ -240,11 +243,12 @@ def _runs_text(job: Job) -> str:
 def insert_params(state: JobState) -> tuple[Any, ...]:
     """Parameters of ``INSERT_JOB`` for a new job."""
     j = state.job
+    token, expires, seconds = _lease_params(state)
     return (
         j.id, j.name, j.queue, j.priority, int(j.sticky), j.sticky_device_id, j.device_id, j.provider_id,
         j.status, j.attempt, _runs_text(j), j.worker_id, j.error, j.created_ts, j.updated_ts, j.started_ts,
-        j.completed_ts, j.duration_sec, j.cost_estimate, j.bytes_tx, j.bytes_rx, j.vram_gb,
-        state.seq, *_lease_params(state), _encoder.encode(state.spec).decode(), job_units(j.payload),
+        j.completed_ts, j.duration_sec, j.cost_estimate, j.bytes_tx, j.bytes_rx, j.vram_gb, expires,
+        state.seq, token, seconds, _encoder.encode(state.spec).decode(), job_units(j.payload),
     )  # fmt: skip
 
 

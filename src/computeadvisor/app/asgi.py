@@ -18,9 +18,18 @@ from computeadvisor import __version__
 from computeadvisor.app.background import repeat
 from computeadvisor.app.bootstrap import build_adapters, build_services, opened
 from computeadvisor.app.errors import exception_handlers
+from computeadvisor.app.metrics import http_metrics
 from computeadvisor.app.openapi import CompletedJsonRenderPlugin
 from computeadvisor.app.options import allow_all_methods_middleware
-from computeadvisor.app.routes import compute_routes, event_routes, gpu_routes, provider_routes, schedule_routes
+from computeadvisor.app.routes import (
+    compute_routes,
+    event_routes,
+    gpu_routes,
+    metric_routes,
+    provider_routes,
+    schedule_routes,
+    ui_routes,
+)
 from computeadvisor.app.sampler import take_sample
 from computeadvisor.app.security import AUTH_STATE_KEY, debug_query_token_middleware
 from computeadvisor.app.services import Adapters, Services
@@ -61,8 +70,16 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
     def provide_services() -> Services:
         return services
 
-    return Litestar(
-        route_handlers=[*gpu_routes, *provider_routes, *compute_routes, *schedule_routes, *event_routes],
+    app = Litestar(
+        route_handlers=[
+            *gpu_routes,
+            *provider_routes,
+            *compute_routes,
+            *schedule_routes,
+            *event_routes,
+            *metric_routes,
+            *ui_routes,
+        ],
         dependencies={"services": Provide(provide_services, sync_to_thread=False, use_cache=True)},
         exception_handlers=exception_handlers(services.feature),
         request_max_body_size=config.max_body_bytes,
@@ -79,3 +96,7 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
         ),
         debug=False,
     )
+    # Around routing, so that requests no route matches are counted too (§13); Litestar's own middleware runs only
+    # once a route has matched. Litestar's OpenTelemetry plugin wraps this same handler.
+    app.asgi_handler = http_metrics(app.asgi_handler, services.metrics)
+    return app

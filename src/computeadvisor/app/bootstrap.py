@@ -27,6 +27,7 @@ from computeadvisor.adapters.psutil_metrics import PsutilMetrics
 from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
 from computeadvisor.adapters.sqlite_settings import SqliteSettings
 from computeadvisor.app.event_hub import STREAM_BUFFER, EventHub
+from computeadvisor.app.metrics import Metrics
 from computeadvisor.app.schedule_services import ScheduleService
 from computeadvisor.app.services import Adapters, Services
 from computeadvisor.config import Config
@@ -102,8 +103,11 @@ def build_services(adapters: Adapters, config: Config) -> Services:
     events = EventHub(
         adapters.jobs, max_streams=config.max_streams, buffer=STREAM_BUFFER, keepalive_s=config.event_keepalive
     )
-    schedule = ScheduleService(adapters.jobs, adapters.registry, adapters.flags, notify=events.poke)
-    return Services(adapters, schedule, events, probe_deadline_s=config.health_timeout, min_samples=config.min_samples)
+    metrics = Metrics()
+    schedule = ScheduleService(adapters.jobs, adapters.registry, adapters.flags, metrics, notify=events.poke)
+    return Services(
+        adapters, schedule, events, metrics, probe_deadline_s=config.health_timeout, min_samples=config.min_samples
+    )
 
 
 @asynccontextmanager

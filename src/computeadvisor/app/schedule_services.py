@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from computeadvisor.app.feature import current_feature
+from computeadvisor.app.metrics import Metrics
 from computeadvisor.app.schemas import (
     BoardResponse,
     ClaimResponse,
@@ -18,7 +19,7 @@ from computeadvisor.app.schemas import (
 )
 from computeadvisor.domain import job_requests as requests
 from computeadvisor.domain.job_spec import parse_enqueue
-from computeadvisor.domain.jobs import QUEUES, JobCounts, PriceBook
+from computeadvisor.domain.jobs import QUEUES, Job, JobCounts, PriceBook, QueueDepths
 from computeadvisor.ports.feature_flags import FeatureFlags
 from computeadvisor.ports.job_store import JobStore
 from computeadvisor.ports.provider_registry import ProviderRegistry
@@ -32,12 +33,24 @@ class ScheduleService:
     """Every scheduler operation first processes expired leases (§5.5), so no route sees a stale running job."""
 
     def __init__(
-        self, jobs: JobStore, registry: ProviderRegistry, flags: FeatureFlags, notify: Callable[[], None] = _nothing
+        self,
+        jobs: JobStore,
+        registry: ProviderRegistry,
+        flags: FeatureFlags,
+        metrics: Metrics,
+        notify: Callable[[], None] = _nothing,
     ) -> None:
         self._jobs = jobs
         self._registry = registry
         self._flags = flags
+        self._metrics = metrics  # every transition made here is counted (§13)
         self._notify = notify  # after a write: its events are in the log (§11)
+
+    def _changed(self, job: Job) -> Job:
+        """After a transition: count it, wake the streams."""
+        self._metrics.transition(job)
+        self._notify()
+        return job
 
     def _feature(self) -> Feature:
         return current_feature(self._flags)
@@ -49,13 +62,20 @@ class ScheduleService:
     async def expire_leases(self) -> None:
         """Requeue (or fail at the attempt cap) every running job whose lease has ended."""
         # The common case reads neither the store nor the registry.
-        if await self._jobs.leases_expired() and await self._jobs.expire_leases(await self._prices()):
+        if await self._jobs.leases_expired() and (expired := await self._jobs.expire_leases(await self._prices())):
+            for job in expired:
+                self._metrics.lease_expired(job)
             self._notify()
 
     async def counts(self) -> JobCounts:
         """Queue depths and totals after expiry (what the advisor reads)."""
         await self.expire_leases()
         return await self._jobs.counts()
+
+    async def running(self) -> QueueDepths:
+        """Running jobs per queue after expiry (what the metrics read)."""
+        await self.expire_leases()
+        return await self._jobs.running()
 
     def health(self) -> ScheduleHealth:
         return ScheduleHealth(ok=True, queues=list(QUEUES), feature=self._feature())
@@ -78,16 +98,17 @@ class ScheduleService:
         spec = parse_enqueue(body)
         await self.expire_leases()
         job, created = await self._jobs.enqueue(spec)
-        self._notify()
+        if created:
+            self._changed(job)
         return EnqueueResponse(ok=True, job=job, created=created, feature=self._feature())
 
     async def claim(self, body: dict[str, Any]) -> ClaimResponse:
         request = requests.parse_claim(body)
         await self.expire_leases()
         claimed = await self._jobs.claim(request)
-        self._notify()
         if claimed is None:
             return ClaimResponse(ok=True, job=None, lease=None, feature=self._feature())
+        self._changed(claimed.job)
         return ClaimResponse(ok=True, job=claimed.job, lease=claimed.lease, feature=self._feature())
 
     async def heartbeat(self, body: dict[str, Any]) -> ClaimResponse:
@@ -99,27 +120,25 @@ class ScheduleService:
     async def complete(self, body: dict[str, Any]) -> JobResponse:
         request = requests.parse_complete(body)
         await self.expire_leases()
-        job = await self._jobs.complete(request, await self._prices())
-        self._notify()
+        job = self._changed(await self._jobs.complete(request, await self._prices()))
         return JobResponse(ok=True, job=job, feature=self._feature())
 
     async def fail(self, body: dict[str, Any]) -> JobResponse:
         request = requests.parse_fail(body)
         await self.expire_leases()
-        job = await self._jobs.fail(request, await self._prices())
-        self._notify()
+        job = self._changed(await self._jobs.fail(request, await self._prices()))
         return JobResponse(ok=True, job=job, feature=self._feature())
 
     async def requeue(self, body: dict[str, Any]) -> JobResponse:
         request = requests.parse_requeue(body)
         await self.expire_leases()
-        job = await self._jobs.requeue(request)
-        self._notify()
+        job, moved = await self._jobs.requeue(request)
+        if moved:
+            self._changed(job)
         return JobResponse(ok=True, job=job, feature=self._feature())
 
     async def cancel(self, body: dict[str, Any]) -> JobResponse:
         job_id = requests.parse_job_id(body)
         await self.expire_leases()
-        job = await self._jobs.cancel(job_id)
-        self._notify()
+        job = self._changed(await self._jobs.cancel(job_id))
         return JobResponse(ok=True, job=job, feature=self._feature())

@@ -11,6 +11,7 @@ from msgspec import UNSET, UnsetType
 from computeadvisor.app.event_hub import EventHub
 from computeadvisor.app.feature import current_feature
 from computeadvisor.app.health_fanout import probe_all
+from computeadvisor.app.metrics import Metrics, Snapshot
 from computeadvisor.app.plan_services import PlanService
 from computeadvisor.app.schedule_services import ScheduleService
 from computeadvisor.app.schemas import (
@@ -76,6 +77,7 @@ class Services:
         adapters: Adapters,
         schedule: ScheduleService,
         events: EventHub,
+        metrics: Metrics,
         *,
         probe_deadline_s: float,
         min_samples: int,
@@ -83,6 +85,7 @@ class Services:
         self.adapters = adapters
         self.schedule = schedule
         self.events = events
+        self.metrics = metrics
         self.planner = PlanService(self, min_samples=min_samples)
         self._probe_deadline_s = probe_deadline_s
         self.sample = SystemSample()
@@ -114,6 +117,18 @@ class Services:
         self._healthy[provider_id] = ProviderHealth(ok=ok, checked_at=iso_utc(now))
         if before is None or before.ok != ok:
             await self._record(provider_event(provider_id, "health", now, ok=ok))
+
+    async def metrics_text(self) -> bytes:
+        """The Prometheus exposition (§13): this process's counters, the store's queue gauges, the latest health
+        results and the latest hardware sample."""
+        counts = await self.schedule.counts()
+        snapshot = Snapshot(
+            queued=counts.queues,
+            running=await self.schedule.running(),
+            provider_up={provider_id: health.ok for provider_id, health in self._healthy.items()},
+            gpus=self.sample.gpus,
+        )
+        return self.metrics.exposition(snapshot)
 
     async def seed_providers(self) -> list[str]:
         """Add the providers seeded by the ComfyVN configuration (§2.7); returns seeding warnings."""

@@ -48,6 +48,13 @@ class JobState(msgspec.Struct, frozen=True, kw_only=True):
     lease: LeaseState | None
     spec: JobSpec
 
+    def __post_init__(self) -> None:
+        # The record shows when its lease ends (§11): derived here, from the one lease, so no transition can leave
+        # a stale expiry in the record.
+        expires = None if self.lease is None else iso_utc(self.lease.expires_ts)
+        if self.job.lease_expires_at != expires:
+            msgspec.structs.force_setattr(self, "job", msgspec.structs.replace(self.job, lease_expires_at=expires))
+
 
 def not_found(job_id: str) -> NotFound:
     """The 404 of an unknown job id, detail exactly ``job 'X' not found``."""

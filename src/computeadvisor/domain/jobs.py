@@ -120,6 +120,8 @@ class JobCore(msgspec.Struct, frozen=True, kw_only=True):
     bytes_tx: int | None
     bytes_rx: int | None
     vram_gb: float | None
+    lease_expires_at: str | None = None
+    """When a running job's lease ends (§11), kept equal to the store's lease; null when not running."""
 
     def __post_init__(self) -> None:
         setattr_ = msgspec.structs.force_setattr
@@ -137,7 +139,7 @@ class Job(JobCore, frozen=True, kw_only=True):
 
 
 class JobView(msgspec.Struct, frozen=True, kw_only=True):
-    """The public view of a job (§5.2): exactly these 20 keys, in this order."""
+    """The public view of a job (§5.2, §11): exactly these 21 keys, in this order."""
 
     id: str
     name: str
@@ -159,6 +161,7 @@ class JobView(msgspec.Struct, frozen=True, kw_only=True):
     cost_estimate: float | None
     attempt: int
     runs: tuple[Run, ...]
+    lease_expires_at: str | None
 
 
 class BoardSegment(msgspec.Struct, frozen=True, kw_only=True):
@@ -211,7 +214,7 @@ class Claimed(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def public_view(job: JobCore) -> JobView:
-    """The 20-key public view of a job (§5.2)."""
+    """The 21-key public view of a job (§5.2, §11)."""
     return JobView(
         id=job.id,
         name=job.name,
@@ -233,6 +236,7 @@ def public_view(job: JobCore) -> JobView:
         cost_estimate=job.cost_estimate,
         attempt=job.attempt,
         runs=job.runs,
+        lease_expires_at=job.lease_expires_at,
     )
 
 

@@ -17,7 +17,7 @@ from computeadvisor.domain.job_requests import (
     RequeueRequest,
 )
 from computeadvisor.domain.job_spec import JobSpec
-from computeadvisor.domain.jobs import Board, Claimed, Job, JobCounts, PriceBook, StatePage
+from computeadvisor.domain.jobs import Board, Claimed, Job, JobCounts, PriceBook, QueueDepths, StatePage
 from computeadvisor.ports.event_log import EventLog
 from computeadvisor.ports.lifecycle import Lifecycle
 from computeadvisor.ports.run_history import RunHistory
@@ -108,11 +108,12 @@ class JobStore(RunHistory, EventLog, Lifecycle, Protocol):
         """
         ...
 
-    async def requeue(self, request: RequeueRequest) -> Job:
+    async def requeue(self, request: RequeueRequest) -> tuple[Job, bool]:
         """Put a running or finished job back at the end of its priority band, dropping its lease (§5.7).
 
         Returns:
-            The queued job; a job that is already queued, unchanged.
+            The queued job, and whether it moved (False: it was already queued and comes back unchanged, which is
+            no transition: no event, nothing counted).
 
         Raises:
             NotFound: no job has this id.
@@ -163,6 +164,15 @@ class JobStore(RunHistory, EventLog, Lifecycle, Protocol):
 
         Returns:
             The totals, regardless of any page size.
+        """
+        ...
+
+    async def running(self) -> QueueDepths:
+        """Running jobs per queue (§13 ``computeadvisor_jobs_running``), from the store, so that every replica and a
+        restarted service report the same.
+
+        Returns:
+            The number of running jobs of each queue.
         """
         ...
 

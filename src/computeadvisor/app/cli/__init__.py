@@ -13,6 +13,7 @@ from computeadvisor.app.cli.client_commands import advise, costs, providers, que
 from computeadvisor.app.cli.gpu import gpu
 from computeadvisor.app.cli.plan import plan
 from computeadvisor.app.cli.serve import check, serve
+from computeadvisor.app.cli.watch import watch
 
 
 @click.group()
@@ -23,5 +24,6 @@ def main() -> None:
 
 for command in (serve, check, gpu, providers, advise, costs, plan, queue):
     main.add_command(command)
+queue.add_command(watch)
 
 __all__ = ["main"]

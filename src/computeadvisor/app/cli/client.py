@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import click
@@ -40,6 +41,15 @@ class Api:
             click.echo(f"error: {response.status_code} {detail}", err=True)
             raise SystemExit(EXIT_SERVER_ERROR)
         return data if isinstance(data, dict) else {"value": data}
+
+    @contextlib.contextmanager
+    def stream(
+        self, path: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> Iterator[Iterator[str]]:
+        """The lines of a streamed GET answer; an error answer or a lost connection raises ``httpx.HTTPError``."""
+        with self._client.stream("GET", path, params=params, headers=headers) as response:
+            response.raise_for_status()
+            yield response.iter_lines()
 
 
 def server_options(command: F) -> F:
