@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import statistics
 import subprocess
@@ -60,26 +61,36 @@ MARKER = "end-of-round"
 one, every event of the round has arrived."""
 
 
+class _Drain(asyncio.Protocol):
+    """A stream held open by a raw socket that discards what arrives: the cheapest possible client, so that the
+    benchmark measures the server's cost of feeding 100 streams rather than an HTTP library's cost of reading them."""
+
+    def __init__(self, request: bytes, opened: asyncio.Event) -> None:
+        self._request = request
+        self._opened = opened
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        transport.write(self._request)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._opened.is_set():
+            if not data.startswith(b"HTTP/1.1 200"):
+                raise SystemExit(f"bench: a stream was refused: {data[:60]!r}")
+            self._opened.set()
+
+
 async def readers(base: str, count: int, out: Path) -> None:
     """Hold ``count`` streams open; the first records each job event's arrival time, and when it sees the marker
-    job writes them to ``out`` and the process ends."""
+    job writes them to ``out`` and the process ends; the others drain their sockets (``_Drain``)."""
     arrivals: list[tuple[str, str, float]] = []
     stop = asyncio.Event()
+    recording_open = asyncio.Event()
 
-    opened = 0
-    all_open = asyncio.Event()
-
-    async def read(client: httpx.AsyncClient, record: bool) -> None:
-        nonlocal opened
+    async def record(client: httpx.AsyncClient) -> None:
         async with client.stream("GET", f"{base}/api/events?types=job") as response:
             response.raise_for_status()
-            opened += 1
-            if opened == count:
-                all_open.set()
-            if not record:  # the other streams only drain what they receive, so the reader stays cheap
-                async for _ in response.aiter_raw():
-                    pass
-                return
+            recording_open.set()
             async for line in response.aiter_lines():
                 if line.startswith("data: "):
                     data = json.loads(line[6:])
@@ -88,14 +99,24 @@ async def readers(base: str, count: int, out: Path) -> None:
                         return
                     arrivals.append((data["job_id"], data["to"], time.time()))
 
-    limits = httpx.Limits(max_connections=count + 1)
-    async with httpx.AsyncClient(timeout=httpx.Timeout(10, read=None), limits=limits) as client:
-        tasks = [asyncio.create_task(read(client, n == 0)) for n in range(count)]
-        await asyncio.wait_for(all_open.wait(), timeout=60)
+    host, port = base.removeprefix("http://").split(":")
+    request = f"GET /api/events?types=job HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n\r\n"
+    loop = asyncio.get_running_loop()
+    drains: list[asyncio.BaseTransport] = []
+    async with httpx.AsyncClient(timeout=httpx.Timeout(10, read=None)) as client:
+        recorder = asyncio.create_task(record(client))
+        await asyncio.wait_for(recording_open.wait(), timeout=60)
+        for _ in range(count - 1):
+            opened = asyncio.Event()
+            drain = functools.partial(_Drain, request.encode(), opened)
+            transport, _protocol = await loop.create_connection(drain, host, int(port))
+            drains.append(transport)
+            await asyncio.wait_for(opened.wait(), timeout=60)
         print("ready", flush=True)  # every stream has its headers: its position is fixed
         await stop.wait()
-        for task in tasks:
-            task.cancel()
+        recorder.cancel()
+        for held in drains:
+            held.close()
     await asyncio.to_thread(out.write_text, json.dumps(arrivals), encoding="utf-8")
 
 
