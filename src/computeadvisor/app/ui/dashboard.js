@@ -274,7 +274,9 @@
     const step = niceStep(span);
     for (let t = Math.ceil(from / step) * step; t <= now; t += step) {
       root.append(svg("line", { class: "tick", x1: x(t), x2: x(t), y1: top - 4, y2: height }));
-      root.append(svg("text", { class: "tick-label", x: x(t) + 2, y: 12 }, step < 60 ? clock(t) : clock(t).slice(0, 5)));
+      if (x(now) - x(t) > 56) { // leave room for the now-line's label
+        root.append(svg("text", { class: "tick-label", x: x(t) + 2, y: 12 }, step < 60 ? clock(t) : clock(t).slice(0, 5)));
+      }
     }
     lanes.forEach((lane, i) => {
       const y = top + i * laneH;
