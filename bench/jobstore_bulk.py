@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from computeadvisor.adapters import _sql_jobs as jobrows
 from computeadvisor.adapters import sqlite_jobs_schema as sql
 from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
 from computeadvisor.domain import job_machine as machine
@@ -49,13 +50,13 @@ def bulk_load(path: Path, rows: int) -> None:
             state = machine.claim(state, ClaimRequest(queue=queue), now - 60, f"tok{n}", n + 1)
             done = CompleteRequest(job_id=spec.id, duration_sec=60)
             state = machine.complete(state, done, now - rows + n, n + 1, PriceBook())
-        return sql.insert_params(state)
+        return jobrows.insert_params(state)
 
     with sqlite3.connect(path, isolation_level=None) as conn:
         conn.execute("BEGIN IMMEDIATE")
         batch = 50_000
         for start in range(0, rows, batch):
-            conn.executemany(sql.INSERT_JOB, (params(n) for n in range(start, min(rows, start + batch))))
+            conn.executemany(jobrows.INSERT_JOB, (params(n) for n in range(start, min(rows, start + batch))))
         conn.execute(sql.SET_COUNTER, (rows + 1, "seq"))
         conn.execute("COMMIT")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from computeadvisor.adapters import _sql_jobs as jobrows
 from computeadvisor.adapters import sqlite_jobs_schema as sql
 from computeadvisor.adapters.file_signatures import FileSignatures
 from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
@@ -112,7 +113,7 @@ async def test_an_operation_failing_after_its_writes_is_rolled_back_alone(store:
     state = machine.new_state(JobSpec(id="ghost", name="ghost"), 0.0, 10**9)
 
     def writes_then_fails(txn: WriteTxn) -> None:
-        txn.execute(sql.INSERT_JOB, sql.insert_params(state))
+        txn.execute(jobrows.INSERT_JOB, jobrows.insert_params(state))
         raise Conflict("changed my mind")
 
     batches_before = store.writer.batches
@@ -201,11 +202,11 @@ async def test_counters_match_the_rows(store: SqliteJobStore) -> None:
     [
         ("SELECT id FROM jobs WHERE queue = ? AND status = 'queued' ORDER BY priority DESC, seq LIMIT 1",
          ("local",), "jobs_claim"),
-        (sql.SELECT_QUEUED, ("local", 5), "jobs_claim"),
-        (sql.SELECT_RUNNING, (), "jobs_active"),
-        (sql.SELECT_FINISHED, (5,), "jobs_finished"),
-        (sql.SELECT_EXPIRED, (0.0,), "jobs_lease"),
-        (sql.NEXT_EXPIRY, (), "jobs_lease"),
+        (jobrows.SELECT_QUEUED, ("local", 5), "jobs_claim"),
+        (jobrows.SELECT_RUNNING, (), "jobs_active"),
+        (jobrows.SELECT_FINISHED, (5,), "jobs_finished"),
+        (jobrows.SELECT_EXPIRED, (0.0,), "jobs_lease"),
+        (jobrows.NEXT_EXPIRY, (), "jobs_lease"),
         (sql.PRUNE, (5,), "jobs_finished"),
     ],
 )  # fmt: skip

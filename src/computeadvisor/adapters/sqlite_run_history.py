@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from computeadvisor.adapters.sqlite_writer import WriteTxn
+from computeadvisor.adapters._sql_jobs import Txn
 from computeadvisor.domain.jobs import Job
 from computeadvisor.domain.runtime_model import (
     MIN_SAMPLES,
@@ -109,7 +109,7 @@ def _model_of(text: str) -> str | None:
     return text or None
 
 
-def learn(txn: WriteTxn, job: Job, min_samples: int = MIN_SAMPLES) -> None:
+def learn(txn: Txn, job: Job, min_samples: int = MIN_SAMPLES) -> None:
     """Teach the model what ``job`` (just finished) teaches, if anything, in the caller's transaction."""
     lesson = lesson_of(job)
     if lesson is None:

@@ -1,0 +1,270 @@
+"""The part of the SQL job stores that is the same on SQLite and PostgreSQL: every transition but the claim, as a
+plain function of a transaction (:class:`~computeadvisor.adapters._sql_jobs.Txn`), and the reads of pages.
+
+A store supplies how an operation runs in a transaction (``_submit``), how it reads (``_read``, ``_snapshot``), the
+few statements that differ between the databases (:class:`Dialect`), and its claim, counts and event reads.
+Transitions are the pure functions of :mod:`computeadvisor.domain.job_machine`.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from computeadvisor.adapters import _sql_jobs as jobrows
+from computeadvisor.adapters import sqlite_run_history as history
+from computeadvisor.adapters._job_support import ExpiryWatch
+from computeadvisor.adapters._sql_jobs import Txn
+from computeadvisor.domain import job_machine as machine
+from computeadvisor.domain.events import DEFAULT_EVENT_RETENTION, Event, NewEvent, job_event
+from computeadvisor.domain.job_machine import JobState
+from computeadvisor.domain.job_requests import CompleteRequest, FailRequest, HeartbeatRequest, RequeueRequest
+from computeadvisor.domain.job_spec import JobSpec
+from computeadvisor.domain.jobs import (
+    DEFAULT_ATTEMPT_CAP,
+    DEFAULT_RETENTION,
+    FINISHED,
+    Board,
+    Claimed,
+    Job,
+    JobCounts,
+    JobStatus,
+    PriceBook,
+    QueueDepths,
+    QueueViews,
+    StatePage,
+    build_board,
+)
+from computeadvisor.domain.runtime_model import MIN_SAMPLES, ModelEntry
+from computeadvisor.ports.job_store import JobStore
+
+T = TypeVar("T")
+Statements = Sequence[tuple[str, Sequence[Any]]]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """The statements that differ between the databases (``?`` placeholders)."""
+
+    select_for_update: str
+    """The full row of one job, locked for the rest of the transaction where the database locks rows."""
+    select_expired: str
+    """The running jobs whose lease ended by ``?``, locked, skipping those another transaction holds."""
+    insert_event: str
+    """One event (type, data), returning its id."""
+    select_counters: str
+    """``(name, value)`` rows of the status totals (``queued:<queue>``, ``running``, ``finished``)."""
+    finished_count: str
+    """One row: how many finished jobs are stored."""
+    prune: str
+    """Delete the ``?`` oldest finished jobs, returning their ids."""
+
+
+class SqlJobStore(JobStore):
+    """The shared operations; see the module docstring for what a subclass supplies."""
+
+    def __init__(
+        self,
+        dialect: Dialect,
+        *,
+        attempt_cap: int = DEFAULT_ATTEMPT_CAP,
+        retention: int = DEFAULT_RETENTION,
+        clock: Callable[[], float] = time.time,
+        min_samples: int = MIN_SAMPLES,
+        event_retention: int = DEFAULT_EVENT_RETENTION,
+    ) -> None:
+        self._sql = dialect
+        self._attempt_cap = attempt_cap
+        self._retention = retention
+        self._clock = clock
+        self._min_samples = min_samples
+        self._event_retention = event_retention
+        self._expiry = ExpiryWatch()
+
+    def _now(self) -> float:
+        return float(self._clock())
+
+    @abstractmethod
+    async def _submit(self, operation: Callable[[Txn], T], *, savepoint: bool = True) -> T:
+        """Run ``operation`` in a write transaction; its result once committed. ``savepoint=False``: it writes
+        with at most one statement, after any check that can raise (a store may skip its savepoint)."""
+
+    @abstractmethod
+    async def _read(self, statement: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        """The rows of one read."""
+
+    @abstractmethod
+    async def _snapshot(self, statements: Statements) -> list[list[Sequence[Any]]]:
+        """The rows of several reads, all from one snapshot."""
+
+    # -- reads ---------------------------------------------------------------------------------------------
+
+    async def get(self, job_id: str) -> Job:
+        rows = await self._read(jobrows.SELECT_JOB, (job_id,))
+        if not rows:
+            raise machine.not_found(job_id)
+        return jobrows.state_from_row(rows[0]).job
+
+    async def running(self) -> QueueDepths:
+        per_queue = {str(queue): int(count) for queue, count in await self._read(jobrows.SELECT_RUNNING_PER_QUEUE)}
+        return QueueDepths(local=per_queue.get("local", 0), remote=per_queue.get("remote", 0))
+
+    async def model_report(self) -> list[ModelEntry]:
+        return history.entries_from_rows(await self._read(history.SELECT_RECORDS))
+
+    async def state(self, limit: int) -> StatePage:
+        local, remote, active, finished, counters = await self._snapshot(
+            [
+                (jobrows.SELECT_QUEUED, ("local", limit)),
+                (jobrows.SELECT_QUEUED, ("remote", limit)),
+                (f"{jobrows.SELECT_RUNNING} LIMIT ?", (limit,)),
+                (jobrows.SELECT_FINISHED, (limit,)),
+                (self._sql.select_counters, ()),
+            ]
+        )
+        views = jobrows.views_from_rows
+        return StatePage(
+            queues=QueueViews(local=views(local), remote=views(remote)),
+            active=views(active),
+            completed=views(finished),
+            counts=jobrows.counts_from_rows(counters),
+        )
+
+    async def board(self, limit: int) -> Board:
+        statements = [(jobrows.SELECT_RUNNING, ()), (jobrows.SELECT_FINISHED, (limit,))]
+        running, finished = await self._snapshot(statements)
+        jobs = [jobrows.core_from_row(row) for row in (*running, *finished)]
+        return build_board(jobs, self._now())
+
+    async def _read_counts(self) -> JobCounts:
+        return jobrows.counts_from_rows(await self._read(self._sql.select_counters))
+
+    # -- writes --------------------------------------------------------------------------------------------
+
+    def _load(self, txn: Txn, job_id: str) -> JobState:
+        rows = txn.fetch(self._sql.select_for_update, (job_id,))
+        if not rows:
+            raise machine.not_found(job_id)
+        return jobrows.state_from_row(rows[0])
+
+    def _save(self, txn: Txn, state: JobState, previous: str) -> Job:
+        """Write a changed job, with its event when its status changed (§11), in the caller's transaction."""
+        txn.execute(jobrows.UPDATE_JOB, jobrows.update_params(state))
+        if state.job.status != previous:
+            self._log(txn, job_event(state.job, previous, state.job.updated_ts))
+        if state.job.status in FINISHED:
+            self._prune_excess(txn)
+        return state.job
+
+    def _log(self, txn: Txn, event: NewEvent) -> Event:
+        (row,) = txn.fetch(self._sql.insert_event, jobrows.event_params(event))
+        logged = Event(id=int(row[0]), type=event.type, data=event.data)
+        if logged.id > self._event_retention:
+            txn.execute(jobrows.TRIM_EVENTS, (logged.id - self._event_retention,))
+        return logged
+
+    def _prune_excess(self, txn: Txn) -> int:
+        rows = txn.fetch(self._sql.finished_count)
+        excess = int(rows[0][0]) - self._retention
+        return len(txn.fetch(self._sql.prune, (excess,))) if excess > 0 else 0
+
+    async def append(self, event: NewEvent) -> Event:
+        return await self._submit(lambda txn: self._log(txn, event))
+
+    async def enqueue(self, spec: JobSpec) -> tuple[Job, bool]:
+        now = self._now()
+
+        def op(txn: Txn) -> tuple[Job, bool]:
+            state = machine.new_state(spec, now, txn.next_seq())
+            if txn.fetch(jobrows.INSERT_NEW_JOB, jobrows.insert_params(state)):
+                self._log(txn, job_event(state.job, None, now))
+                return state.job, True
+            existing = self._load(txn, spec.id)  # the id is taken: idempotent or a conflict (§5.6)
+            machine.check_same_spec(existing, spec)
+            return existing.job, False
+
+        return await self._submit(op, savepoint=False)
+
+    async def heartbeat(self, request: HeartbeatRequest) -> Claimed:
+        now = self._now()
+
+        def op(txn: Txn) -> JobState:
+            state = machine.heartbeat(self._load(txn, request.job_id), request, now)
+            self._save(txn, state, JobStatus.RUNNING)
+            return state
+
+        return machine.claimed(await self._submit(op))
+
+    async def complete(self, request: CompleteRequest, prices: PriceBook) -> Job:
+        now = self._now()
+
+        def op(txn: Txn) -> Job:
+            state = self._load(txn, request.job_id)
+            job = self._save(txn, machine.complete(state, request, now, txn.next_seq(), prices), state.job.status)
+            history.learn(txn, job, self._min_samples)  # in the completion's transaction (§10.3)
+            return job
+
+        return await self._submit(op)
+
+    async def fail(self, request: FailRequest, prices: PriceBook) -> Job:
+        now = self._now()
+
+        def op(txn: Txn) -> Job:
+            state = self._load(txn, request.job_id)
+            return self._save(txn, machine.fail(state, request, now, txn.next_seq(), prices), state.job.status)
+
+        return await self._submit(op)
+
+    async def requeue(self, request: RequeueRequest) -> tuple[Job, bool]:
+        now = self._now()
+
+        def op(txn: Txn) -> tuple[Job, bool]:
+            state = self._load(txn, request.job_id)
+            requeued = machine.requeue(state, request.priority, now, txn.next_seq())
+            return (state.job, False) if requeued is state else (self._save(txn, requeued, state.job.status), True)
+
+        return await self._submit(op)
+
+    async def cancel(self, job_id: str) -> Job:
+        now = self._now()
+
+        def op(txn: Txn) -> Job:
+            state = self._load(txn, job_id)
+            return self._save(txn, machine.cancel(state, now, txn.next_seq()), state.job.status)
+
+        return await self._submit(op)
+
+    async def leases_expired(self) -> bool:
+        now = self._now()
+        if self._expiry.settled(now):
+            return False
+        rows = await self._read(jobrows.NEXT_EXPIRY)
+        self._expiry.seen(rows[0][0] if rows else None)
+        return not self._expiry.settled(now)
+
+    async def expire_leases(self, prices: PriceBook) -> list[Job]:
+        if not await self.leases_expired():
+            return []
+        now = self._now()
+
+        def op(txn: Txn) -> list[Job]:
+            changed: list[Job] = []
+            for row in txn.fetch(self._sql.select_expired, (now,)):
+                state = jobrows.state_from_row(row)
+                expired = machine.expire(state, now, txn.next_seq(), self._attempt_cap, prices)
+                changed.append(self._save(txn, expired, state.job.status))
+            rows = txn.fetch(jobrows.NEXT_EXPIRY)
+            self._expiry.seen(rows[0][0] if rows else None)
+            return changed
+
+        try:
+            return await self._submit(op)
+        except BaseException:
+            self._expiry.forget()  # nothing was expired after all: look again next time
+            raise
+
+    async def prune(self) -> int:
+        return await self._submit(self._prune_excess)
