@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,26 +13,8 @@ from computeadvisor.adapters.file_signatures import (
     InotifySignatures,
     inotify_available,
 )
+from tests import _postgres
 from tests.e2e._harness import ServerLauncher
-
-REQUIRE_ALL = "COMPUTEADVISOR_REQUIRE_ALL"
-"""Set to 1 (``.ci/run`` does) to turn a missing browser, promtool or PostgreSQL into a failure instead of a skip."""
-
-
-def absent(reason: str) -> None:
-    """Skip the test for a part this machine lacks, or fail it where every part is required (CI)."""
-    if os.environ.get(REQUIRE_ALL) == "1":
-        pytest.fail(f"{reason} ({REQUIRE_ALL}=1: required here)")
-    pytest.skip(reason)
-
-
-def required_tool(name: str, install_hint: str) -> str:
-    """The path of an external program the test drives; skipped (or failed in CI) when it is not installed."""
-    path = shutil.which(name)
-    if path is None:
-        absent(f"{name} is not installed ({install_hint})")
-        raise AssertionError("unreachable")  # absent() never returns
-    return path
 
 
 @pytest.fixture
@@ -67,3 +47,10 @@ def signatures(request: pytest.FixtureRequest) -> Iterator[FileSignatures]:
         yield watch
     finally:
         watch.release()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    """The PostgreSQL databases this run created are dropped at its end (``tests/_postgres.py``)."""
+    yield
+    _postgres.drop_databases()

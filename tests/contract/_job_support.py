@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from computeadvisor.adapters.memory_jobs import MemoryJobStore
+from computeadvisor.adapters.postgres_jobs import PostgresJobStore
 from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
 from computeadvisor.domain.providers import ProviderRecord
 from computeadvisor.ports.job_store import JobStore
-from tests import seed_examples
+from tests import _postgres, seed_examples
 
 T0 = 1_761_210_902.0  # 2025-10-23T09:15:02Z
 # The keys of a job record, of its public view and of a board segment (§5.3, §5.4), in the contract's order.
@@ -58,7 +59,13 @@ def _sqlite(root: Path, **options: Any) -> JobStore:
     return SqliteJobStore(root, **options)
 
 
+def _postgres_store(root: Path, **options: Any) -> JobStore:
+    return PostgresJobStore(_postgres.database_url(), schema=_postgres.schema_for(root), pool_size=4, **options)
+
+
 JOB_STORES: dict[str, MakeJobStore] = {"memory": _memory, "sqlite": _sqlite}
+if _postgres.reachable() is None:  # else tests/contract/test_job_store_postgres.py says why, and fails in CI
+    JOB_STORES["postgres"] = _postgres_store
 MakeStore = Callable[..., Awaitable[JobStore]]
 """The contract suites' ``make_store`` fixture: ``await make_store(**options)`` opens one more store."""
 """Every JobStore adapter, by name: ``make(root, clock=..., attempt_cap=..., retention=...)`` builds an unopened

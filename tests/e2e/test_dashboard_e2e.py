@@ -14,7 +14,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
-from tests.conftest import required_tool
+from tests._required import required_tool
 from tests.e2e._harness import RunningServer, ServerLauncher
 
 pytestmark = pytest.mark.e2e

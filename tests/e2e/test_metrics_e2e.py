@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import required_tool
+from tests._required import required_tool
 from tests.e2e._harness import CLI_TIMEOUT_S, ServerLauncher
 
 pytestmark = pytest.mark.e2e

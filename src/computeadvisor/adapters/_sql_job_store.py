@@ -61,6 +61,8 @@ class Dialect:
     """One row: how many finished jobs are stored."""
     prune: str
     """Delete the ``?`` oldest finished jobs, returning their ids."""
+    learn_lock: str | None = None
+    """Locks one run-model key for the transaction (see ``sqlite_run_history.learn``), where writers run at once."""
 
 
 class SqlJobStore(JobStore):
@@ -204,7 +206,7 @@ class SqlJobStore(JobStore):
         def op(txn: Txn) -> Job:
             state = self._load(txn, request.job_id)
             job = self._save(txn, machine.complete(state, request, now, txn.next_seq(), prices), state.job.status)
-            history.learn(txn, job, self._min_samples)  # in the completion's transaction (§10.3)
+            history.learn(txn, job, self._min_samples, self._sql.learn_lock)  # in the completion's txn (§10.3)
             return job
 
         return await self._submit(op)

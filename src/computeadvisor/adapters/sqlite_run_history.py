@@ -109,14 +109,20 @@ def _model_of(text: str) -> str | None:
     return text or None
 
 
-def learn(txn: Txn, job: Job, min_samples: int = MIN_SAMPLES) -> None:
-    """Teach the model what ``job`` (just finished) teaches, if anything, in the caller's transaction."""
+def learn(txn: Txn, job: Job, min_samples: int = MIN_SAMPLES, lock: str | None = None) -> None:
+    """Teach the model what ``job`` (just finished) teaches, if anything, in the caller's transaction.
+
+    ``lock``: a statement taking a transaction-long lock on one key (its one parameter), run before the key's record
+    is read, where other writers may teach the same key at the same time (PostgreSQL).
+    """
     lesson = lesson_of(job)
     if lesson is None:
         return
     fetch = txn.fetch
     records: dict[Key, PlaceRecord] = {}
     for place, model in lesson.taught():
+        if lock is not None:
+            fetch(lock, (f"{place}\x1f{_model_key(model)}",))
         rows = fetch(_SELECT_RECORD, (place, _model_key(model)))
         if rows:
             records[(place, model)] = _record_decoder.decode(rows[0][0])

@@ -1,0 +1,297 @@
+"""JobStore on PostgreSQL (§14): several service replicas on one database, with the promises of the SQLite store.
+
+psycopg 3 with a bounded ``psycopg_pool.ConnectionPool``. Every operation runs on a thread of this store's own
+executor (as many threads as pool connections) in one transaction, as a plain function of a transaction like the
+SQLite store's (:class:`~computeadvisor.adapters._sql_job_store.SqlJobStore` holds the transitions both share), so a
+transition and its event commit together, and the run-time model learns inside the completion's transaction.
+
+**Event order across writers.** Event ids come from a sequence, and transactions commit in any order, so a reader
+can see id 51 while 50 is still uncommitted. A reader therefore stops at the first gap until it is sure the gap is
+final: when it first sees a gap it notes the snapshot's ``xmax``; every transaction that could still fill the gap
+took its transaction id before that (its id came from the sequence after its transaction id, and before the later
+event was visible), so once a snapshot's ``xmin`` has passed the noted ``xmax`` the gap will never be filled (a
+rolled-back transaction, or events trimmed by retention). Readers thus receive events in id order with none skipped,
+whichever replica wrote them.
+
+The database being unreachable (or the pool exhausted for ``connect_timeout_s``) is :class:`Unavailable`: 503
+``database unavailable``; the pool reconnects by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from computeadvisor.adapters import _sql_jobs as jobrows
+from computeadvisor.adapters import postgres_jobs_schema as pg
+from computeadvisor.adapters import sqlite_run_history as history
+from computeadvisor.adapters._sql_job_store import Dialect, SqlJobStore, Statements
+from computeadvisor.domain import job_machine as machine
+from computeadvisor.domain.errors import ComputeAdvisorError, StorageError, Unavailable
+from computeadvisor.domain.events import DEFAULT_EVENT_RETENTION, Event, job_event
+from computeadvisor.domain.job_machine import JobState
+from computeadvisor.domain.job_requests import ClaimRequest
+from computeadvisor.domain.jobs import DEFAULT_ATTEMPT_CAP, DEFAULT_RETENTION, Claimed, JobCounts, JobStatus
+from computeadvisor.domain.runtime_model import MIN_SAMPLES, LearnedRate
+from computeadvisor.domain.values import iso_utc
+from computeadvisor.domain.waiting import Workload
+
+T = TypeVar("T")
+POSTGRES = Dialect(
+    select_for_update=pg.SELECT_FOR_UPDATE,
+    select_expired=pg.SELECT_EXPIRED,
+    insert_event=pg.INSERT_EVENT,
+    select_counters=pg.SELECT_COUNTERS,
+    finished_count=pg.FINISHED_COUNT,
+    prune=pg.PRUNE,
+    learn_lock=pg.LEARN_LOCK,
+)
+UNAVAILABLE = "database unavailable"
+
+
+@functools.cache
+def _placeholders(statement: str) -> str:
+    """The shared statements' ``?`` placeholders as psycopg's ``%s``."""
+    return statement.replace("?", "%s")
+
+
+class PgTxn:
+    """A write operation's transaction (the ``Txn`` of ``_sql_jobs``) on one pooled connection."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self._cursor = cursor
+
+    def next_seq(self) -> int:
+        return int(self.fetch(pg.NEXT_SEQ)[0][0])
+
+    def fetch(self, statement: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Sequence[Any]]:
+        cursor = self._cursor
+        if isinstance(params, dict):
+            cursor.execute(statement, params)
+        else:
+            cursor.execute(_placeholders(statement), params)
+        return list(cursor.fetchall()) if cursor.description is not None else []
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        self._cursor.execute(_placeholders(statement), params)
+
+
+class PostgresJobStore(SqlJobStore):
+    """The durable job store on a PostgreSQL database shared by every replica.
+
+    Args:
+        url: a libpq connection string or URL (``postgresql://user@host:5432/db``).
+        schema: a schema to create (if missing) and use instead of ``public`` (the tests use one per store).
+        pool_size: connections at most (and threads running statements).
+        connect_timeout_s: how long an operation waits for a connection before it is 503 ``database unavailable``.
+        attempt_cap, retention, clock, min_samples, event_retention: as ``SqliteJobStore``.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        pool_size: int = 10,
+        connect_timeout_s: float = 5.0,
+        attempt_cap: int = DEFAULT_ATTEMPT_CAP,
+        retention: int = DEFAULT_RETENTION,
+        clock: Callable[[], float] = time.time,
+        min_samples: int = MIN_SAMPLES,
+        event_retention: int = DEFAULT_EVENT_RETENTION,
+    ) -> None:
+        super().__init__(POSTGRES, attempt_cap=attempt_cap, retention=retention, clock=clock, min_samples=min_samples,
+                         event_retention=event_retention)  # fmt: skip
+        self._url = url
+        self._schema = schema
+        self._pool_size = pool_size
+        self._timeout_s = connect_timeout_s
+        self._pool: ConnectionPool | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._gaps: dict[int, int] = {}  # first missing event id -> the xmax seen when the gap was first seen
+        self._gaps_lock = threading.Lock()  # readers on several threads
+        self._safe = 0  # every event id up to here is committed or will never be
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        self._executor = ThreadPoolExecutor(self._pool_size, thread_name_prefix="computeadvisor-pg")
+        options = {"options": f"-c search_path={self._schema}"} if self._schema else {}
+        self._pool = ConnectionPool(
+            self._url, min_size=1, max_size=self._pool_size, open=False, timeout=self._timeout_s,
+            kwargs={"autocommit": True, "connect_timeout": max(1, round(self._timeout_s)), **options},
+        )  # fmt: skip
+        try:
+            await self._run(self._start)
+        except BaseException:
+            await self.close()
+            raise
+
+    def _start(self) -> None:
+        assert self._pool is not None
+        if self._schema:  # before the pool's connections look for it
+            with psycopg.connect(self._url, autocommit=True, connect_timeout=round(self._timeout_s) or 1) as conn:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
+        self._pool.open(wait=True, timeout=self._timeout_s)
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            cursor.execute(pg.MIGRATION_LOCK)
+            cursor.execute(pg.MIGRATIONS_TABLE)
+            version = int(cursor.execute(pg.SCHEMA_VERSION_NOW).fetchone()[0])  # type: ignore[index]
+            if version > pg.SCHEMA_VERSION:
+                raise StorageError(f"the database has schema version {version}; this version knows up to "
+                                   f"{pg.SCHEMA_VERSION}")  # fmt: skip
+            for target in range(version + 1, pg.SCHEMA_VERSION + 1):
+                for statement in pg.MIGRATIONS[target]:
+                    cursor.execute(statement)
+                cursor.execute(pg.RECORD_MIGRATION, (target, iso_utc(time.time())))
+
+    async def close(self) -> None:
+        pool, executor = self._pool, self._executor
+        self._pool = self._executor = None
+        if pool is not None:
+            await asyncio.to_thread(pool.close)
+        if executor is not None:
+            executor.shutdown(wait=False)
+
+    # -- running statements ----------------------------------------------------------------------------------
+
+    async def _run(self, work: Callable[[], T]) -> T:
+        """``work`` on one of this store's threads, with the database's errors as domain errors."""
+        if self._executor is None:
+            raise StorageError("scheduler store is not open")
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+        except ComputeAdvisorError:
+            raise
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            raise Unavailable(UNAVAILABLE) from exc
+        except psycopg.Error as exc:
+            raise StorageError(f"scheduler store failed: {type(exc).__name__}: {exc}".strip()) from exc
+
+    def _connection(self) -> Any:
+        if self._pool is None:
+            raise StorageError("scheduler store is not open")
+        return self._pool.connection()
+
+    async def _submit(self, operation: Callable[[Any], T], *, savepoint: bool = True) -> T:
+        def work() -> T:
+            with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
+                return operation(PgTxn(cursor))
+
+        return await self._run(work)
+
+    async def _read(self, statement: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+        def work() -> list[Sequence[Any]]:
+            with self._connection() as conn:
+                return list(conn.execute(_placeholders(statement), params).fetchall())
+
+        return await self._run(work)
+
+    async def _snapshot(self, statements: Statements) -> list[list[Sequence[Any]]]:
+        def work() -> list[list[Sequence[Any]]]:
+            with self._connection() as conn, conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                return [list(conn.execute(_placeholders(s), p).fetchall()) for s, p in statements]
+
+        return await self._run(work)
+
+    # -- reads -----------------------------------------------------------------------------------------------
+
+    async def counts(self) -> JobCounts:
+        return await self._read_counts()
+
+    async def learned_rates(self) -> list[LearnedRate]:
+        return history.rates_from_rows(await self._read(history.SELECT_RATES))
+
+    async def workload(self) -> Workload:
+        statements = [(pg.SELECT_QUEUED_WORK, ()), (history.SELECT_RUNNING_WORK, ())]
+        return history.workload_from_rows(*await self._snapshot(statements))
+
+    def _final_ids(self, conn: Any, after: int, ids: Sequence[int]) -> int:
+        """How many of ``ids`` (the next ids after ``after``, ascending) can be handed out: up to the first gap a
+        running transaction may still fill (see the module docstring)."""
+        xmin, xmax = (int(value) for value in conn.execute(pg.SNAPSHOT_HORIZON).fetchone())
+        expected = after + 1
+        with self._gaps_lock:
+            for index, event_id in enumerate(ids):
+                if event_id > expected:
+                    horizon = self._gaps.setdefault(expected, xmax)
+                    if xmin < horizon:
+                        return index
+                expected = event_id + 1
+            self._gaps = {first: horizon for first, horizon in self._gaps.items() if horizon > xmin}
+        return len(ids)
+
+    async def events_after(self, after: int, limit: int) -> list[Event]:
+        def work() -> list[Event]:
+            with self._connection() as conn, conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                rows = conn.execute(_placeholders(jobrows.SELECT_EVENTS), (after, limit)).fetchall()
+                final = self._final_ids(conn, after, [int(row[0]) for row in rows])
+                return jobrows.events_from_rows(rows[:final])
+
+        return await self._run(work)
+
+    async def event_bounds(self) -> tuple[int | None, int]:
+        """The oldest retained id, and the newest id below which every event is final (see the docstring): a
+        stream that starts there misses no event committed after it started."""
+
+        def work() -> tuple[int | None, int]:
+            with self._connection() as conn, conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                oldest = conn.execute(pg.OLDEST_EVENT).fetchone()[0]
+                safe = max(self._safe, 0 if oldest is None else int(oldest) - 1)
+                while True:
+                    ids = [int(row[0]) for row in conn.execute(pg.SELECT_EVENT_IDS, (safe, 10_000)).fetchall()]
+                    final = self._final_ids(conn, safe, ids)
+                    if final:
+                        safe = ids[final - 1]
+                    if final < 10_000:
+                        break
+                self._safe = max(self._safe, safe)
+                return (None if oldest is None else int(oldest)), self._safe
+
+        return await self._run(work)
+
+    # -- the claim -------------------------------------------------------------------------------------------
+
+    async def claim(self, request: ClaimRequest) -> Claimed | None:
+        now = self._now()
+        token = machine.new_lease_token()
+        expires = now + request.lease_seconds
+        params = {
+            "worker": request.worker_id,
+            "device": request.device_id,
+            "started_at": iso_utc(now),
+            "now": now,
+            "token": token,
+            "expires": expires,
+            "seconds": request.lease_seconds,
+            "queue": request.queue,
+        }
+
+        def op(txn: PgTxn) -> JobState | None:
+            rows = txn.fetch(pg.CLAIM, params)
+            if not rows:
+                return None
+            state = jobrows.state_from_row(rows[0])
+            self._log(txn, job_event(state.job, JobStatus.QUEUED, now))
+            return state
+
+        state = await self._submit(op)
+        if state is None:
+            return None
+        self._expiry.lower(expires)
+        return machine.claimed(state)

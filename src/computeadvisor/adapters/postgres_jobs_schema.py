@@ -1,0 +1,183 @@
+"""The scheduler's PostgreSQL schema (§14): migrations, and the statements that differ from SQLite's.
+
+The tables mirror ``sqlite_jobs_schema`` and ``sqlite_run_history`` column for column, so the row conversions and
+the portable statements of ``_sql_jobs`` serve both. What PostgreSQL does differently, for several writers at once:
+
+* The claim locks its row with ``FOR UPDATE SKIP LOCKED``: concurrent claims (on any replica) take different jobs
+  and never wait for each other. Every other transition locks its job row (``FOR UPDATE``) before deciding.
+* Totals (``counters``) and queued-work sums (``queued_work``) are kept by one trigger function, spread over 16
+  slots chosen by a hash of the job id, so that concurrent transitions rarely update the same row (one hot row
+  would serialise every commit); a job's add and remove land in the same slot, so no slot goes negative and a slot
+  row is deleted when it empties. Reads sum the slots.
+* ``seq`` (§5.4) and event ids come from sequences. An event's transaction takes its transaction id before its event
+  id (``FROM pg_current_xact_id()`` runs before ``nextval`` in the target list), which is what lets a reader tell a
+  gap in the ids that a running transaction may still fill from one that stays (see ``PostgresJobStore``).
+"""
+
+from __future__ import annotations
+
+from computeadvisor.adapters._sql_jobs import ALL_COLUMNS, FINISHED_SQL
+
+SCHEMA_VERSION = 1
+SLOTS = 16
+_SLOT = f"abs(hashtext({{r}}.id)) % {SLOTS}"
+_KEY = "CASE {r}.status WHEN 'queued' THEN 'queued:' || {r}.queue WHEN 'running' THEN 'running' ELSE 'finished' END"
+_PLACE = (  # mirrors computeadvisor.domain.waiting.waiting_place ('' for none), as sqlite_run_history._PLACE
+    "CASE WHEN {r}.queue = 'remote' THEN coalesce('remote:' || {r}.provider_id, '') "
+    "ELSE coalesce({r}.device_id, {r}.sticky_device_id, '') END"
+)
+
+_TRIGGER_FUNCTION = f"""CREATE FUNCTION jobs_totals() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' AND (TG_OP = 'DELETE' OR OLD.status IS DISTINCT FROM NEW.status) THEN
+        UPDATE counters SET value = value - 1 WHERE name = {_KEY.format(r="OLD")} AND slot = {_SLOT.format(r="OLD")};
+    END IF;
+    IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM NEW.status) THEN
+        INSERT INTO counters (name, slot, value) VALUES ({_KEY.format(r="NEW")}, {_SLOT.format(r="NEW")}, 1)
+        ON CONFLICT (name, slot) DO UPDATE SET value = counters.value + 1;
+    END IF;
+    IF TG_OP <> 'INSERT' AND OLD.status = 'queued' THEN
+        UPDATE queued_work SET jobs = jobs - 1, work_units = greatest(0.0, work_units - OLD.work_units)
+        WHERE queue = OLD.queue AND place = {_PLACE.format(r="OLD")} AND priority = OLD.priority
+          AND slot = {_SLOT.format(r="OLD")};
+        DELETE FROM queued_work WHERE queue = OLD.queue AND place = {_PLACE.format(r="OLD")}
+          AND priority = OLD.priority AND slot = {_SLOT.format(r="OLD")} AND jobs <= 0;
+    END IF;
+    IF TG_OP <> 'DELETE' AND NEW.status = 'queued' THEN
+        INSERT INTO queued_work (queue, place, priority, slot, jobs, work_units)
+        VALUES (NEW.queue, {_PLACE.format(r="NEW")}, NEW.priority, {_SLOT.format(r="NEW")}, 1, NEW.work_units)
+        ON CONFLICT (queue, place, priority, slot)
+        DO UPDATE SET jobs = queued_work.jobs + 1, work_units = queued_work.work_units + excluded.work_units;
+    END IF;
+    RETURN NULL;
+END $$"""
+
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE jobs (
+            id TEXT NOT NULL PRIMARY KEY,
+            seq BIGINT NOT NULL,
+            name TEXT NOT NULL,
+            queue TEXT NOT NULL,
+            priority BIGINT NOT NULL,
+            sticky INTEGER NOT NULL,
+            sticky_device_id TEXT,
+            device_id TEXT,
+            provider_id TEXT,
+            status TEXT NOT NULL,
+            attempt INTEGER NOT NULL,
+            runs TEXT NOT NULL,
+            worker_id TEXT,
+            error TEXT,
+            created_ts DOUBLE PRECISION NOT NULL,
+            updated_ts DOUBLE PRECISION NOT NULL,
+            started_ts DOUBLE PRECISION,
+            completed_ts DOUBLE PRECISION,
+            duration_sec DOUBLE PRECISION,
+            cost_estimate DOUBLE PRECISION,
+            bytes_tx BIGINT,
+            bytes_rx BIGINT,
+            vram_gb DOUBLE PRECISION,
+            lease_token TEXT,
+            lease_expires_ts DOUBLE PRECISION,
+            lease_seconds INTEGER,
+            spec TEXT NOT NULL,
+            work_units DOUBLE PRECISION NOT NULL DEFAULT 20.0
+        )""",
+        "CREATE SEQUENCE job_seq",
+        "CREATE INDEX jobs_claim ON jobs (queue, priority DESC, seq) WHERE status = 'queued'",
+        "CREATE INDEX jobs_active ON jobs (started_ts, seq) WHERE status = 'running'",
+        "CREATE INDEX jobs_lease ON jobs (lease_expires_ts, seq) WHERE status = 'running'",
+        f"CREATE INDEX jobs_finished ON jobs (completed_ts DESC, seq DESC) WHERE {FINISHED_SQL}",
+        "CREATE TABLE counters (name TEXT NOT NULL, slot INTEGER NOT NULL, value BIGINT NOT NULL, "
+        "PRIMARY KEY (name, slot))",
+        """CREATE TABLE queued_work (
+            queue TEXT NOT NULL,
+            place TEXT NOT NULL,
+            priority BIGINT NOT NULL,
+            slot INTEGER NOT NULL,
+            jobs BIGINT NOT NULL,
+            work_units DOUBLE PRECISION NOT NULL,
+            PRIMARY KEY (queue, place, priority, slot)
+        )""",
+        """CREATE TABLE run_model (
+            place TEXT NOT NULL,
+            model TEXT NOT NULL,
+            samples INTEGER NOT NULL,
+            p50 DOUBLE PRECISION NOT NULL,
+            p90 DOUBLE PRECISION NOT NULL,
+            last_completed_ts DOUBLE PRECISION NOT NULL,
+            record BYTEA NOT NULL,
+            PRIMARY KEY (place, model)
+        )""",
+        "CREATE TABLE events (id BIGINT NOT NULL PRIMARY KEY, type TEXT NOT NULL, data TEXT NOT NULL)",
+        "CREATE SEQUENCE events_id_seq",
+        _TRIGGER_FUNCTION,
+        "CREATE TRIGGER jobs_totals_rows AFTER INSERT OR DELETE ON jobs FOR EACH ROW EXECUTE FUNCTION jobs_totals()",
+        "CREATE TRIGGER jobs_totals_update AFTER UPDATE ON jobs FOR EACH ROW "
+        "WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.status = 'queued' OR NEW.status = 'queued') "
+        "EXECUTE FUNCTION jobs_totals()",
+    ),
+}
+MIGRATIONS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL)"
+)
+MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext('computeadvisor.schema_migrations'))"
+"""Replicas starting together migrate one after the other; the later ones find the work done."""
+SCHEMA_VERSION_NOW = "SELECT coalesce(max(version), 0) FROM schema_migrations"
+RECORD_MIGRATION = "INSERT INTO schema_migrations (version, applied_at) VALUES (%s, %s)"
+
+SELECT_FOR_UPDATE = f"SELECT {ALL_COLUMNS} FROM jobs WHERE id = ? FOR UPDATE"
+SELECT_EXPIRED = (
+    f"SELECT {ALL_COLUMNS} FROM jobs WHERE status = 'running' AND lease_expires_ts <= ? "
+    "ORDER BY lease_expires_ts, seq FOR UPDATE SKIP LOCKED"
+)
+INSERT_EVENT = (
+    "INSERT INTO events (id, type, data) SELECT nextval('events_id_seq'), ?, ? FROM pg_current_xact_id() RETURNING id"
+)
+SELECT_COUNTERS = "SELECT name, sum(value) FROM counters GROUP BY name"
+FINISHED_COUNT = "SELECT coalesce(sum(value), 0) FROM counters WHERE name = 'finished'"
+PRUNE = (
+    f"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE {FINISHED_SQL} ORDER BY completed_ts, seq LIMIT ? "
+    "FOR UPDATE SKIP LOCKED) RETURNING id"
+)
+NEXT_SEQ = "SELECT nextval('job_seq')"
+SELECT_QUEUED_WORK = (
+    "SELECT queue, place, priority, sum(jobs), sum(work_units) FROM queued_work GROUP BY queue, place, priority "
+    "HAVING sum(jobs) > 0"
+)
+LEARN_LOCK = "SELECT pg_advisory_xact_lock(hashtext(?))"
+"""Taken per (place, model) key before a completion reads its record, so two completions never both extend the
+same old record (the second would overwrite the first's sample)."""
+
+SNAPSHOT_HORIZON = "SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text FROM pg_current_snapshot() AS s"
+SELECT_EVENT_IDS = "SELECT id FROM events WHERE id > %s ORDER BY id LIMIT %s"
+OLDEST_EVENT = "SELECT min(id) FROM events"
+
+# The claim (§5.4): one statement picks the next queued job, skipping rows another claim holds, and takes it.
+# Mirrors job_machine.claim, as sqlite_jobs_schema.CLAIM does.
+_DEVICE = (
+    "CASE WHEN j.sticky <> 0 AND j.sticky_device_id IS NOT NULL THEN j.sticky_device_id "
+    "ELSE coalesce(%(device)s::text, j.device_id) END"
+)
+CLAIM = f"""WITH next AS (
+    SELECT id FROM jobs WHERE queue = %(queue)s AND status = 'queued'
+    ORDER BY priority DESC, seq LIMIT 1 FOR UPDATE SKIP LOCKED
+)
+UPDATE jobs AS j SET
+    status = 'running',
+    seq = nextval('job_seq'),
+    attempt = j.attempt + 1,
+    worker_id = %(worker)s::text,
+    device_id = {_DEVICE},
+    sticky_device_id = CASE WHEN j.sticky <> 0 AND j.sticky_device_id IS NULL THEN %(device)s::text
+                            ELSE j.sticky_device_id END,
+    runs = (j.runs::jsonb || jsonb_build_array(jsonb_build_object('attempt', j.attempt + 1, 'device_id', {_DEVICE},
+            'worker_id', %(worker)s::text, 'started_at', %(started_at)s::text)))::text,
+    started_ts = %(now)s,
+    updated_ts = %(now)s,
+    lease_token = %(token)s,
+    lease_expires_ts = %(expires)s,
+    lease_seconds = %(seconds)s
+FROM next WHERE j.id = next.id
+RETURNING {", ".join(f"j.{column.strip()}" for column in ALL_COLUMNS.split(","))}"""
