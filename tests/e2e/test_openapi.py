@@ -12,6 +12,9 @@ import pytest
 from tests.e2e._harness import RunningServer, ServerLauncher, clean_env
 
 TOKEN = "schemathesis-token"
+SEEDED_JOBS = 400
+"""Jobs queued on each queue before the run, so that no generated claim finds its queue empty: ``wait_seconds``
+(up to 30) would then hold it past the request timeout (the waits are tested in tests/http/test_schedule.py)."""
 
 pytestmark = pytest.mark.e2e
 
@@ -53,6 +56,12 @@ def test_schemathesis_with_every_check_finds_no_fault(
     # All checks: no 5xx, answers as documented, schema-valid requests accepted and schema-violating ones refused
     # (so the published rules match the parsers'), and the token is required where the document says so.
     server = launcher.start(state_root, args=("--token", TOKEN))
+    with server.client() as api:
+        for n in range(SEEDED_JOBS):
+            for queue in ("local", "remote"):
+                body = {"id": f"seed-{queue}-{n}", "queue": queue}
+                response = api.post("/api/schedule/enqueue", json=body, headers={"Authorization": f"Bearer {TOKEN}"})
+                assert response.status_code == 200, response.text
     schemathesis = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
     assert schemathesis, "schemathesis is a dev dependency: pip install -e '.[dev]'"
     command = [schemathesis, "run", f"{server.base_url}/schema/openapi.json", "--checks", "all"]

@@ -6,8 +6,10 @@ is tested by moving time instead of sleeping.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -909,3 +911,26 @@ def test_every_accepted_job_id_reads_back(api: Api, job_id: str | int) -> None:
     job = api.post("enqueue", {"id": job_id})["job"]
     assert job["id"] == str(job_id)
     assert api.job(str(job_id))["id"] == str(job_id)
+
+
+# -- claim long-poll (§14) ---------------------------------------------------------------------------------------
+
+
+def test_a_waiting_claim_takes_a_job_enqueued_while_it_waits(memory_api: Api) -> None:
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(memory_api.post, "claim", {"wait_seconds": 30, "worker_id": "w"})
+        memory_api.enqueue(id="arrives")
+        claimed = waiting.result(timeout=30)
+    assert claimed["job"]["id"] == "arrives" and claimed["lease"] is not None
+
+
+def test_a_waiting_claim_on_an_empty_queue_answers_null_after_its_wait(memory_api: Api) -> None:
+    started = time.monotonic()
+    assert memory_api.post("claim", {"wait_seconds": 1})["job"] is None
+    assert time.monotonic() - started >= 1.0  # it did wait (a lower bound, never a speed assertion)
+
+
+@pytest.mark.parametrize("bad", [-1, 31, 1.5, "soon", True])
+def test_wait_seconds_must_be_an_integer_from_0_to_30(memory_api: Api, bad: object) -> None:
+    answer = memory_api.post("claim", {"wait_seconds": bad}, status=400)
+    assert answer["detail"].startswith("wait_seconds")

@@ -23,6 +23,7 @@ from computeadvisor.adapters.http_health import HttpHealthProbe
 from computeadvisor.adapters.json_registry import JsonFileRegistry
 from computeadvisor.adapters.memory import MemoryJobStore, MemoryRegistry, MemorySettings, StaticFlags, StaticMetrics
 from computeadvisor.adapters.nvml_metrics import NvmlMetrics
+from computeadvisor.adapters.postgres_jobs import PostgresJobStore
 from computeadvisor.adapters.psutil_metrics import PsutilMetrics
 from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
 from computeadvisor.adapters.sqlite_settings import SqliteSettings
@@ -31,6 +32,7 @@ from computeadvisor.app.metrics import Metrics
 from computeadvisor.app.schedule_services import ScheduleService
 from computeadvisor.app.services import Adapters, Services
 from computeadvisor.config import Config
+from computeadvisor.ports.job_store import JobStore
 from computeadvisor.ports.lifecycle import Lifecycle
 
 log = logging.getLogger("computeadvisor")
@@ -55,6 +57,19 @@ def settings_store(config: Config, signatures: FileSignatures = STAT_SIGNATURES)
     return SqliteSettings(config.root_path, signatures=signatures)
 
 
+def job_store(config: Config, signatures: FileSignatures) -> JobStore:
+    """PostgreSQL when ``database_url`` is set (several replicas, §14), else SQLite under the state root."""
+    options: dict[str, Any] = {
+        "attempt_cap": config.attempt_cap,
+        "retention": config.retention,
+        "min_samples": config.min_samples,
+        "event_retention": config.event_retention,
+    }
+    if config.database_url:
+        return PostgresJobStore(config.database_url, pool_size=config.database_pool_size, **options)
+    return SqliteJobStore(config.root_path, signatures=signatures, **options)
+
+
 def build_adapters(config: Config, signatures: FileSignatures | None = None) -> Adapters:
     """The real adapters for a state root; nothing is opened here (see :func:`opened`).
 
@@ -69,20 +84,17 @@ def build_adapters(config: Config, signatures: FileSignatures | None = None) -> 
         registry=JsonFileRegistry(root, signatures=signatures),
         flags=FileFeatureFlags(root, signatures=signatures),
         metrics=host_metrics(config),
-        jobs=SqliteJobStore(
-            root,
-            attempt_cap=config.attempt_cap,
-            retention=config.retention,
-            signatures=signatures,
-            min_samples=config.min_samples,
-            event_retention=config.event_retention,
-        ),
+        jobs=job_store(config, signatures),
         settings=settings_store(config, signatures),
         health=HttpHealthProbe(
             SystemResolver(), timeout_s=config.health_timeout, deny_private=config.deny_private_health
         ),
         shared=(signatures,),
     )
+
+
+SHARED_POLL_S = 0.1
+"""How often a replica on PostgreSQL looks for other replicas' events and jobs while someone waits for them."""
 
 
 def memory_adapters(**overrides: Any) -> Adapters:
@@ -100,11 +112,16 @@ def memory_adapters(**overrides: Any) -> Adapters:
 
 def build_services(adapters: Adapters, config: Config) -> Services:
     """The use cases over one set of adapters (one registry instance serves every route, §0.7)."""
+    # On a shared database other replicas write too: their events and jobs are looked for more often (§14).
+    poll_s = SHARED_POLL_S if config.database_url else 1.0
     events = EventHub(
-        adapters.jobs, max_streams=config.max_streams, buffer=STREAM_BUFFER, keepalive_s=config.event_keepalive
-    )
+        adapters.jobs, max_streams=config.max_streams, buffer=STREAM_BUFFER, keepalive_s=config.event_keepalive,
+        poll_s=poll_s,
+    )  # fmt: skip
     metrics = Metrics()
-    schedule = ScheduleService(adapters.jobs, adapters.registry, adapters.flags, metrics, notify=events.poke)
+    schedule = ScheduleService(
+        adapters.jobs, adapters.registry, adapters.flags, metrics, notify=events.poke, poll_s=poll_s
+    )
     return Services(
         adapters, schedule, events, metrics, probe_deadline_s=config.health_timeout, min_samples=config.min_samples
     )

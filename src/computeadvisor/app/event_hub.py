@@ -69,13 +69,17 @@ class EventHub:
         max_streams: streams open at once; one more is refused (503).
         buffer: the window: how far (in events) a stream may fall behind before it is ended.
         keepalive_s: the longest a stream stays silent, give or take the pump's second (a comment line is sent).
+        poll_s: the longest the pump waits without a poke (another process may have appended).
     """
 
-    def __init__(self, events: EventLog, *, max_streams: int, buffer: int, keepalive_s: float) -> None:
+    def __init__(
+        self, events: EventLog, *, max_streams: int, buffer: int, keepalive_s: float, poll_s: float = 1.0
+    ) -> None:
         self._log = events
         self._max_streams = max_streams
         self._buffer = buffer
         self._keepalive_s = keepalive_s
+        self._poll_s = poll_s
         self.devices: list[Any] = []
         """The device list of the latest hardware sample (§1.1), for ``device`` events; the sampler sets it."""
         self._subscribers: set[Subscriber] = set()
@@ -100,12 +104,13 @@ class EventHub:
         self._poked.set()
 
     async def run(self) -> None:
-        """Pump until cancelled: after a poke (at most every ``PUMP_INTERVAL_S``), and at least once a second."""
+        """Pump until cancelled: after a poke (at most every ``PUMP_INTERVAL_S``), and at least every ``poll_s``
+        (another process sharing the log pokes nobody here)."""
         while True:
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that arrives as the event is
             # set, and the lifespan would then wait for this task forever (seen under the HTTP tests' shutdowns).
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(1.0):
+                async with asyncio.timeout(self._poll_s):
                     await self._poked.wait()
             self._poked.clear()
             try:

@@ -239,6 +239,7 @@ class ClaimBody(msgspec.Struct, kw_only=True):
     worker_id: str | None = None
     device_id: str | None = None
     lease_seconds: LeaseSeconds | None = None
+    wait_seconds: Annotated[int, Meta(ge=0, le=30)] | None = None
 
 
 class JobBody(msgspec.Struct, kw_only=True):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +21,7 @@ from computeadvisor.app.schemas import (
 )
 from computeadvisor.domain import job_requests as requests
 from computeadvisor.domain.job_spec import parse_enqueue
-from computeadvisor.domain.jobs import QUEUES, Job, JobCounts, PriceBook, QueueDepths
+from computeadvisor.domain.jobs import QUEUES, Job, JobCounts, JobStatus, PriceBook, QueueDepths
 from computeadvisor.ports.feature_flags import FeatureFlags
 from computeadvisor.ports.job_store import JobStore
 from computeadvisor.ports.provider_registry import ProviderRegistry
@@ -27,6 +29,25 @@ from computeadvisor.ports.provider_registry import ProviderRegistry
 
 def _nothing() -> None:
     return None
+
+
+class Arrivals:
+    """Where waiting claims wait: woken at once when this process made a job claimable, and every ``poll_s`` to
+    look again for what another process (a replica on the same database) enqueued."""
+
+    def __init__(self, poll_s: float) -> None:
+        self._poll_s = poll_s
+        self._event = asyncio.Event()
+
+    def notify(self) -> None:
+        event, self._event = self._event, asyncio.Event()
+        event.set()
+
+    async def wait(self, timeout_s: float) -> None:
+        """Until notified, ``poll_s`` passed, or ``timeout_s`` passed, whichever is first."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(min(timeout_s, self._poll_s)):
+                await self._event.wait()
 
 
 class ScheduleService:
@@ -39,17 +60,21 @@ class ScheduleService:
         flags: FeatureFlags,
         metrics: Metrics,
         notify: Callable[[], None] = _nothing,
+        poll_s: float = 1.0,
     ) -> None:
         self._jobs = jobs
         self._registry = registry
         self._flags = flags
         self._metrics = metrics  # every transition made here is counted (§13)
         self._notify = notify  # after a write: its events are in the log (§11)
+        self._arrivals = Arrivals(poll_s)
 
     def _changed(self, job: Job) -> Job:
-        """After a transition: count it, wake the streams."""
+        """After a transition: count it, wake the streams, and the waiting claims when a job became claimable."""
         self._metrics.transition(job)
         self._notify()
+        if job.status == JobStatus.QUEUED:
+            self._arrivals.notify()
         return job
 
     def _feature(self) -> Feature:
@@ -66,6 +91,7 @@ class ScheduleService:
             for job in expired:
                 self._metrics.lease_expired(job)
             self._notify()
+            self._arrivals.notify()
 
     async def counts(self) -> JobCounts:
         """Queue depths and totals after expiry (what the advisor reads)."""
@@ -103,9 +129,17 @@ class ScheduleService:
         return EnqueueResponse(ok=True, job=job, created=created, feature=self._feature())
 
     async def claim(self, body: dict[str, Any]) -> ClaimResponse:
+        """Take the next job; with ``wait_seconds``, an empty queue keeps the claim waiting for one (§14)."""
         request = requests.parse_claim(body)
-        await self.expire_leases()
-        claimed = await self._jobs.claim(request)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + request.wait_seconds
+        while True:
+            await self.expire_leases()
+            claimed = await self._jobs.claim(request)
+            left = deadline - loop.time()
+            if claimed is not None or left <= 0:
+                break
+            await self._arrivals.wait(left)
         if claimed is None:
             return ClaimResponse(ok=True, job=None, lease=None, feature=self._feature())
         self._changed(claimed.job)

@@ -46,6 +46,9 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     event_retention: int = DEFAULT_EVENT_RETENTION
     max_streams: int = 100
     event_keepalive: float = 15.0
+    database_url: str | None = None
+    """A PostgreSQL URL: the job store and event log live there, shared by every replica (§14); else SQLite."""
+    database_pool_size: int = 10
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -60,6 +63,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
             raise ConfigError("header_timeout must be > 0 seconds and max_connections >= 1")
         if self.min_samples < 1:
             raise ConfigError("min_samples must be >= 1")
+        if self.database_pool_size < 1:
+            raise ConfigError("database_pool_size must be >= 1")
         if self.event_retention < 1 or self.max_streams < 0 or self.event_keepalive <= 0:
             raise ConfigError("event_retention must be >= 1, max_streams >= 0 and event_keepalive > 0 seconds")
 
@@ -109,8 +114,9 @@ def load_config(
         merged.update(_from_file(file_path))
     merged.update(_from_environment(env))
     merged.update({k: v for k, v in (flags or {}).items() if v is not None})
-    if merged.get("token") == "":
-        merged["token"] = None
+    for name in ("token", "database_url"):  # an empty value is none, so an environment can switch it off
+        if merged.get(name) == "":
+            merged[name] = None
     try:
         return msgspec.convert(merged, Config, strict=False)
     except msgspec.ValidationError as exc:

@@ -23,6 +23,7 @@ from computeadvisor.domain.values import as_integer, id_text, plainly_truthy, wh
 
 MISSING_JOB_ID = "Missing job_id"
 MAX_LEASE_SECONDS = 2**31 - 1  # about 68 years: the expiry stays a representable date
+MAX_WAIT_SECONDS = 30
 STATE_LIMIT_DEFAULT = 200
 BOARD_LIMIT_DEFAULT = 100
 LIMIT_MAX = 1000
@@ -35,6 +36,8 @@ class ClaimRequest(msgspec.Struct, frozen=True, kw_only=True):
     worker_id: str | None = None
     device_id: str | None = None
     lease_seconds: int = DEFAULT_LEASE_SECONDS
+    wait_seconds: int = 0
+    """How long an empty queue may keep the claim waiting for a job (§14 long-poll), 0…``MAX_WAIT_SECONDS``."""
 
 
 class HeartbeatRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -96,13 +99,24 @@ def parse_lease_seconds(value: Any) -> int | None:
     return seconds
 
 
+def parse_wait_seconds(value: Any) -> int:
+    """An integer of seconds, 0 to ``MAX_WAIT_SECONDS``; 0 when null."""
+    if value is None:
+        return 0
+    seconds = whole_number(value)
+    if seconds is None or not 0 <= seconds <= MAX_WAIT_SECONDS:
+        raise FieldError("wait_seconds", f"must be an integer from 0 to {MAX_WAIT_SECONDS}")
+    return seconds
+
+
 def parse_claim(body: Mapping[str, Any]) -> ClaimRequest:
-    """A claim body (may be ``{}``); the default lease is 3600 s."""
+    """A claim body (may be ``{}``); the default lease is 3600 s, and an empty queue answers at once."""
     return ClaimRequest(
         queue=parse_queue(body),
         worker_id=optional_string(body.get("worker_id"), "worker_id"),
         device_id=optional_string(body.get("device_id"), "device_id"),
         lease_seconds=parse_lease_seconds(body.get("lease_seconds")) or DEFAULT_LEASE_SECONDS,
+        wait_seconds=parse_wait_seconds(body.get("wait_seconds")),
     )
 
 
