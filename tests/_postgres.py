@@ -39,13 +39,8 @@ def require() -> None:
 
 @cache
 def database_url() -> str:
-    """A database of this test run's own, created on first use."""
-    require()
-    name = f"computeadvisor_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    _created.append(name)
-    return psycopg.conninfo.make_conninfo(SERVER_URL, dbname=name)
+    """A database of this test run's own, created on first use, shared by the stores of the contract suites."""
+    return fresh_database()
 
 
 def schema_for(root: Path) -> str:
@@ -59,3 +54,13 @@ def drop_databases() -> None:
         name = _created.pop()
         with psycopg.connect(SERVER_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def fresh_database() -> str:
+    """A new empty database of this run (a service process uses its ``public`` schema); dropped at the run's end."""
+    require()
+    name = f"computeadvisor_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(SERVER_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    _created.append(name)
+    return psycopg.conninfo.make_conninfo(SERVER_URL, dbname=name)
