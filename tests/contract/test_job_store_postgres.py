@@ -1,13 +1,17 @@
-"""The PostgreSQL job store's own checks; the shared contract suites run over it through ``JOB_STORES``."""
+"""What only the PostgreSQL adapters do; the shared contract suites run over them through ``JOB_STORES`` and
+``REGISTRIES``."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import psycopg
 import pytest
 
 from computeadvisor.adapters.postgres_jobs import PostgresJobStore
+from computeadvisor.adapters.postgres_registry import PostgresRegistry
+from computeadvisor.domain.providers import ProviderRecord
 from tests import _postgres
 from tests.contract._job_support import JOB_STORES
 
@@ -33,3 +37,25 @@ async def test_reopen_keeps_jobs_and_refuses_a_newer_schema(tmp_path: Path) -> N
         conn.execute(f'INSERT INTO "{schema}".schema_migrations VALUES (99, %s)', ("2099-01-01T00:00:00Z",))
     with pytest.raises(Exception, match="schema version 99"):
         await PostgresJobStore(url, schema=schema).open()
+
+
+async def test_a_provider_saved_through_one_replica_is_read_by_the_next_request_of_another(tmp_path: Path) -> None:
+    _postgres.require()
+    url, schema = _postgres.database_url(), _postgres.schema_for(tmp_path / "registry")
+    first, second = PostgresRegistry(url, schema=schema), PostgresRegistry(url, schema=schema)
+    await first.open()
+    await second.open()
+    try:
+        assert await second.records() == []
+        await first.upsert(ProviderRecord(id="rp", kind="runpod", meta={"cost_per_minute": 0.1}))
+        assert [r.id for r in await second.records()] == ["rp"]  # no waiting, no notification: the next read
+
+        async def save(registry: PostgresRegistry, n: int) -> None:
+            await registry.upsert(ProviderRecord(id=f"p{n}", kind="custom"))
+
+        await asyncio.gather(*(save(first if n % 2 else second, n) for n in range(20)))  # none lost
+        assert sorted(r.id for r in await first.records()) == sorted(["rp", *(f"p{n}" for n in range(20))])
+        assert (await second.stats()).total == 21
+    finally:
+        await first.close()
+        await second.close()

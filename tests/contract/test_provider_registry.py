@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import msgspec
@@ -11,9 +12,11 @@ import pytest
 from computeadvisor.adapters.file_signatures import FileSignatures
 from computeadvisor.adapters.json_registry import JsonFileRegistry
 from computeadvisor.adapters.memory import MemoryRegistry
+from computeadvisor.adapters.postgres_registry import PostgresRegistry
 from computeadvisor.domain.errors import NotFound, StorageError
 from computeadvisor.domain.providers import ProviderRecord
 from computeadvisor.ports.provider_registry import ProviderRegistry
+from tests import _postgres as _postgres_db
 
 pytestmark = pytest.mark.anyio
 
@@ -22,11 +25,24 @@ B = ProviderRecord(id="b", kind="Local")
 C = ProviderRecord(id="c", meta={"api_key": "secret", "nested": {"token": "t"}})
 
 
-@pytest.fixture(params=["memory", "json"])
-async def registry(request: pytest.FixtureRequest, tmp_path: Path) -> ProviderRegistry:
-    adapter: ProviderRegistry = MemoryRegistry() if request.param == "memory" else JsonFileRegistry(tmp_path)
+def _postgres(tmp_path: Path) -> ProviderRegistry:
+    return PostgresRegistry(_postgres_db.database_url(), schema=_postgres_db.schema_for(tmp_path))
+
+
+REGISTRIES: dict[str, Callable[[Path], ProviderRegistry]] = {
+    "memory": lambda _: MemoryRegistry(),
+    "json": JsonFileRegistry,
+}
+if _postgres_db.reachable() is None:  # else tests/contract/test_job_store_postgres.py says why (and fails in CI)
+    REGISTRIES["postgres"] = _postgres
+
+
+@pytest.fixture(params=sorted(REGISTRIES))
+async def registry(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ProviderRegistry]:
+    adapter = REGISTRIES[request.param](tmp_path)
     await adapter.open()
-    return adapter
+    yield adapter
+    await adapter.close()
 
 
 async def test_starts_empty(registry: ProviderRegistry) -> None:

@@ -89,3 +89,21 @@ def test_the_database_going_away_is_503_and_the_service_recovers(launcher: Serve
     assert [job["id"] for job in answer.json()["queues"]["local"]] == ["before"]  # nothing lost, nothing invented
     post(server, "enqueue", {"id": "after"})
     assert "Traceback" not in server.log_text()
+
+
+def test_a_provider_saved_through_one_replica_is_priced_by_the_next_request_of_another(
+    launcher: ServerLauncher, tmp_path: Path
+) -> None:
+    a, b = replicas(launcher, tmp_path, _postgres.fresh_database())
+    provider = {"id": "rp", "kind": "runpod", "meta": {"cost_per_minute": 0.5}}
+    with a.client() as api:
+        assert api.post("/api/providers", json=provider).status_code == 200
+    job = {"job": {"queue": "remote", "provider_id": "rp", "duration_minutes": 2}}
+    with b.client() as api:
+        costs = api.post("/api/compute/costs", json=job).json()
+        assert costs["estimate"]["estimate"] == 1.0
+        assert [p["id"] for p in api.get("/api/providers").json()["providers"]] == ["rp"]
+        assert api.delete("/api/providers/rp").status_code == 200
+    with a.client() as api:
+        assert api.get("/api/providers").json()["providers"] == []
+    assert not (tmp_path / "host0" / "config" / "compute_providers.json").exists()  # the database holds it

@@ -19,23 +19,19 @@ The database being unreachable (or the pool exhausted for ``connect_timeout_s``)
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
 
 from computeadvisor.adapters import _sql_jobs as jobrows
 from computeadvisor.adapters import postgres_jobs_schema as pg
 from computeadvisor.adapters import sqlite_run_history as history
+from computeadvisor.adapters._pg import PgPool, placeholders
 from computeadvisor.adapters._sql_job_store import Dialect, SqlJobStore, Statements
 from computeadvisor.domain import job_machine as machine
-from computeadvisor.domain.errors import ComputeAdvisorError, StorageError, Unavailable
 from computeadvisor.domain.events import DEFAULT_EVENT_RETENTION, Event, job_event
 from computeadvisor.domain.job_machine import JobState
 from computeadvisor.domain.job_requests import ClaimRequest
@@ -54,13 +50,6 @@ POSTGRES = Dialect(
     prune=pg.PRUNE,
     learn_lock=pg.LEARN_LOCK,
 )
-UNAVAILABLE = "database unavailable"
-
-
-@functools.cache
-def _placeholders(statement: str) -> str:
-    """The shared statements' ``?`` placeholders as psycopg's ``%s``."""
-    return statement.replace("?", "%s")
 
 
 class PgTxn:
@@ -79,11 +68,11 @@ class PgTxn:
         if isinstance(params, dict):
             cursor.execute(statement, params)
         else:
-            cursor.execute(_placeholders(statement), params)
+            cursor.execute(placeholders(statement), params)
         return list(cursor.fetchall()) if cursor.description is not None else []
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
-        self._cursor.execute(_placeholders(statement), params)
+        self._cursor.execute(placeholders(statement), params)
 
 
 class PostgresJobStore(SqlJobStore):
@@ -112,100 +101,40 @@ class PostgresJobStore(SqlJobStore):
     ) -> None:
         super().__init__(POSTGRES, attempt_cap=attempt_cap, retention=retention, clock=clock, min_samples=min_samples,
                          event_retention=event_retention)  # fmt: skip
-        self._url = url
-        self._schema = schema
-        self._pool_size = pool_size
-        self._timeout_s = connect_timeout_s
-        self._pool: ConnectionPool | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._db = PgPool(url, schema=schema, size=pool_size, timeout_s=connect_timeout_s, what="scheduler store")
         self._gaps: dict[int, int] = {}  # first missing event id -> the xmax seen when the gap was first seen
         self._gaps_lock = threading.Lock()  # readers on several threads
         self._safe = 0  # every event id up to here is committed or will never be
 
-    # -- lifecycle -----------------------------------------------------------------------------------------
+    # -- lifecycle and statements ----------------------------------------------------------------------------
 
     async def open(self) -> None:
-        if self._pool is not None:
-            return
-        self._executor = ThreadPoolExecutor(self._pool_size, thread_name_prefix="computeadvisor-pg")
-        options = {"options": f"-c search_path={self._schema}"} if self._schema else {}
-        self._pool = ConnectionPool(
-            self._url, min_size=1, max_size=self._pool_size, open=False, timeout=self._timeout_s,
-            kwargs={"autocommit": True, "connect_timeout": max(1, round(self._timeout_s)), **options},
-        )  # fmt: skip
-        try:
-            await self._run(self._start)
-        except BaseException:
-            await self.close()
-            raise
-
-    def _start(self) -> None:
-        assert self._pool is not None
-        if self._schema:  # before the pool's connections look for it
-            with psycopg.connect(self._url, autocommit=True, connect_timeout=round(self._timeout_s) or 1) as conn:
-                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"')
-        self._pool.open(wait=True, timeout=self._timeout_s)
-        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cursor:
-            cursor.execute(pg.MIGRATION_LOCK)
-            cursor.execute(pg.MIGRATIONS_TABLE)
-            version = int(cursor.execute(pg.SCHEMA_VERSION_NOW).fetchone()[0])  # type: ignore[index]
-            if version > pg.SCHEMA_VERSION:
-                raise StorageError(f"the database has schema version {version}; this version knows up to "
-                                   f"{pg.SCHEMA_VERSION}")  # fmt: skip
-            for target in range(version + 1, pg.SCHEMA_VERSION + 1):
-                for statement in pg.MIGRATIONS[target]:
-                    cursor.execute(statement)
-                cursor.execute(pg.RECORD_MIGRATION, (target, iso_utc(time.time())))
+        await self._db.open()
 
     async def close(self) -> None:
-        pool, executor = self._pool, self._executor
-        self._pool = self._executor = None
-        if pool is not None:
-            await asyncio.to_thread(pool.close)
-        if executor is not None:
-            executor.shutdown(wait=False)
-
-    # -- running statements ----------------------------------------------------------------------------------
-
-    async def _run(self, work: Callable[[], T]) -> T:
-        """``work`` on one of this store's threads, with the database's errors as domain errors."""
-        if self._executor is None:
-            raise StorageError("scheduler store is not open")
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, work)
-        except ComputeAdvisorError:
-            raise
-        except (PoolTimeout, psycopg.OperationalError) as exc:
-            raise Unavailable(UNAVAILABLE) from exc
-        except psycopg.Error as exc:
-            raise StorageError(f"scheduler store failed: {type(exc).__name__}: {exc}".strip()) from exc
-
-    def _connection(self) -> Any:
-        if self._pool is None:
-            raise StorageError("scheduler store is not open")
-        return self._pool.connection()
+        await self._db.close()
 
     async def _submit(self, operation: Callable[[Any], T], *, savepoint: bool = True) -> T:
         def work() -> T:
-            with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            with self._db.connection() as conn, conn.transaction(), conn.cursor() as cursor:
                 return operation(PgTxn(cursor))
 
-        return await self._run(work)
+        return await self._db.run(work)
 
     async def _read(self, statement: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
         def work() -> list[Sequence[Any]]:
-            with self._connection() as conn:
-                return list(conn.execute(_placeholders(statement), params).fetchall())
+            with self._db.connection() as conn:
+                return list(conn.execute(placeholders(statement), params).fetchall())
 
-        return await self._run(work)
+        return await self._db.run(work)
 
     async def _snapshot(self, statements: Statements) -> list[list[Sequence[Any]]]:
         def work() -> list[list[Sequence[Any]]]:
-            with self._connection() as conn, conn.transaction():
+            with self._db.connection() as conn, conn.transaction():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                return [list(conn.execute(_placeholders(s), p).fetchall()) for s, p in statements]
+                return [list(conn.execute(placeholders(s), p).fetchall()) for s, p in statements]
 
-        return await self._run(work)
+        return await self._db.run(work)
 
     # -- reads -----------------------------------------------------------------------------------------------
 
@@ -236,20 +165,20 @@ class PostgresJobStore(SqlJobStore):
 
     async def events_after(self, after: int, limit: int) -> list[Event]:
         def work() -> list[Event]:
-            with self._connection() as conn, conn.transaction():
+            with self._db.connection() as conn, conn.transaction():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                rows = conn.execute(_placeholders(jobrows.SELECT_EVENTS), (after, limit)).fetchall()
+                rows = conn.execute(placeholders(jobrows.SELECT_EVENTS), (after, limit)).fetchall()
                 final = self._final_ids(conn, after, [int(row[0]) for row in rows])
                 return jobrows.events_from_rows(rows[:final])
 
-        return await self._run(work)
+        return await self._db.run(work)
 
     async def event_bounds(self) -> tuple[int | None, int]:
         """The oldest retained id, and the newest id below which every event is final (see the docstring): a
         stream that starts there misses no event committed after it started."""
 
         def work() -> tuple[int | None, int]:
-            with self._connection() as conn, conn.transaction():
+            with self._db.connection() as conn, conn.transaction():
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                 oldest = conn.execute(pg.OLDEST_EVENT).fetchone()[0]
                 safe = max(self._safe, 0 if oldest is None else int(oldest) - 1)
@@ -263,7 +192,7 @@ class PostgresJobStore(SqlJobStore):
                 self._safe = max(self._safe, safe)
                 return (None if oldest is None else int(oldest)), self._safe
 
-        return await self._run(work)
+        return await self._db.run(work)
 
     # -- the claim -------------------------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from computeadvisor.adapters._sql_jobs import ALL_COLUMNS, FINISHED_SQL
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SLOTS = 16
 _SLOT = f"abs(hashtext({{r}}.id)) % {SLOTS}"
 _KEY = "CASE {r}.status WHEN 'queued' THEN 'queued:' || {r}.queue WHEN 'running' THEN 'running' ELSE 'finished' END"
@@ -117,6 +117,10 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE TRIGGER jobs_totals_update AFTER UPDATE ON jobs FOR EACH ROW "
         "WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.status = 'queued' OR NEW.status = 'queued') "
         "EXECUTE FUNCTION jobs_totals()",
+    ),
+    2: (  # the provider registry (§14): one document, versioned so that replicas reload it only when it changed
+        "CREATE TABLE provider_registry (singleton BOOLEAN NOT NULL PRIMARY KEY DEFAULT true CHECK (singleton), "
+        "version BIGINT NOT NULL, document TEXT NOT NULL)",
     ),
 }
 MIGRATIONS_TABLE = (

@@ -24,6 +24,7 @@ from computeadvisor.adapters.json_registry import JsonFileRegistry
 from computeadvisor.adapters.memory import MemoryJobStore, MemoryRegistry, MemorySettings, StaticFlags, StaticMetrics
 from computeadvisor.adapters.nvml_metrics import NvmlMetrics
 from computeadvisor.adapters.postgres_jobs import PostgresJobStore
+from computeadvisor.adapters.postgres_registry import PostgresRegistry
 from computeadvisor.adapters.psutil_metrics import PsutilMetrics
 from computeadvisor.adapters.sqlite_jobs import SqliteJobStore
 from computeadvisor.adapters.sqlite_settings import SqliteSettings
@@ -34,6 +35,7 @@ from computeadvisor.app.services import Adapters, Services
 from computeadvisor.config import Config
 from computeadvisor.ports.job_store import JobStore
 from computeadvisor.ports.lifecycle import Lifecycle
+from computeadvisor.ports.provider_registry import ProviderRegistry
 
 log = logging.getLogger("computeadvisor")
 
@@ -70,6 +72,13 @@ def job_store(config: Config, signatures: FileSignatures) -> JobStore:
     return SqliteJobStore(config.root_path, signatures=signatures, **options)
 
 
+def provider_registry(config: Config, signatures: FileSignatures) -> ProviderRegistry:
+    """In the database with ``database_url`` (one registry for every replica, §14), else the JSON file."""
+    if config.database_url:
+        return PostgresRegistry(config.database_url)
+    return JsonFileRegistry(config.root_path, signatures=signatures)
+
+
 def build_adapters(config: Config, signatures: FileSignatures | None = None) -> Adapters:
     """The real adapters for a state root; nothing is opened here (see :func:`opened`).
 
@@ -81,7 +90,7 @@ def build_adapters(config: Config, signatures: FileSignatures | None = None) -> 
     root = config.root_path
     signatures = signatures if signatures is not None else watched_signatures()
     return Adapters(
-        registry=JsonFileRegistry(root, signatures=signatures),
+        registry=provider_registry(config, signatures),
         flags=FileFeatureFlags(root, signatures=signatures),
         metrics=host_metrics(config),
         jobs=job_store(config, signatures),

@@ -47,7 +47,7 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     max_streams: int = 100
     event_keepalive: float = 15.0
     database_url: str | None = None
-    """A PostgreSQL URL: the job store and event log live there, shared by every replica (§14); else SQLite."""
+    """A PostgreSQL URL: jobs, events and providers live there, shared by every replica (§14); else SQLite/JSON."""
     database_pool_size: int = 10
 
     def __post_init__(self) -> None:

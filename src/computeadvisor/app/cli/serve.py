@@ -28,7 +28,7 @@ from computeadvisor.config import ConfigError, load_config
 @click.option("--event-retention", type=int, help="Events the log keeps for replay [default: 10000].")
 @click.option("--max-streams", type=int, help="Event streams open at once; one more gets 503 [default: 100].")
 @click.option("--event-keepalive", type=float, help="Longest silence on an event stream, seconds [default: 15].")
-@click.option("--database-url", help="PostgreSQL URL for the job store and events, shared by replicas [SQLite].")
+@click.option("--database-url", help="PostgreSQL URL for jobs, events and providers, shared by replicas [SQLite].")
 @click.option("--database-pool-size", type=int, help="PostgreSQL connections at most [default: 10].")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Optional TOML config file.")
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning"]))

@@ -1,0 +1,101 @@
+"""ProviderRegistry on PostgreSQL (§14): one registry for every replica sharing the database.
+
+The registry is one document (the same JSON a ``config/compute_providers.json`` holds) in one row with a version.
+A read asks for the version and gets the document only when it changed since this replica last read it, so a
+provider saved through one replica is priced by the next request on every replica, at the cost of one small query
+per read. A change is a read-modify-write of the document under a transaction-long advisory lock (the domain's
+registry functions decide, as for the file), writing a new version only when the document changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+import msgspec
+
+from computeadvisor.adapters._pg import PgPool
+from computeadvisor.domain import registry as reg
+from computeadvisor.domain.providers import ProviderRecord, RegistryStats, registry_stats
+from computeadvisor.ports.provider_registry import ProviderRegistry
+
+T = TypeVar("T")
+READ = "SELECT version, CASE WHEN version = %s THEN NULL ELSE document END FROM provider_registry WHERE singleton"
+LOCK = "SELECT pg_advisory_xact_lock(hashtext('computeadvisor.provider_registry'))"
+SELECT = "SELECT version, document FROM provider_registry WHERE singleton"
+WRITE = (
+    "INSERT INTO provider_registry (singleton, version, document) VALUES (true, 1, %s) "
+    "ON CONFLICT (singleton) DO UPDATE SET version = provider_registry.version + 1, document = excluded.document "
+    "RETURNING version"
+)
+
+
+class PostgresRegistry(ProviderRegistry):
+    """The provider registry in the database at ``url`` (``schema``: as ``PostgresJobStore``)."""
+
+    def __init__(self, url: str, *, schema: str | None = None, pool_size: int = 2, connect_timeout_s: float = 5.0):
+        self._db = PgPool(url, schema=schema, size=pool_size, timeout_s=connect_timeout_s, what="provider registry")
+        self._doc = reg.RegistryDocument()
+        self._version = 0  # 0: no row (nothing ever saved)
+        self._seed_ids: set[str] = set()
+
+    async def open(self) -> None:
+        await self._db.open()
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    @staticmethod
+    def _decode(text: str) -> reg.RegistryDocument:
+        return reg.document_from_builtins(msgspec.json.decode(text))
+
+    async def _fresh(self) -> reg.RegistryDocument:
+        known = self._version
+
+        def work() -> tuple[int, str | None]:
+            with self._db.connection() as conn:
+                row = conn.execute(READ, (known,)).fetchone()
+            return (0, None) if row is None else (int(row[0]), row[1])
+
+        version, text = await self._db.run(work)
+        if version != self._version:
+            self._doc = reg.RegistryDocument() if text is None else self._decode(text)
+            self._version = version
+        return self._doc
+
+    async def records(self) -> list[ProviderRecord]:
+        return list((await self._fresh()).providers)
+
+    async def get(self, provider_id: str) -> ProviderRecord | None:
+        return (await self._fresh()).find(provider_id)
+
+    async def stats(self) -> RegistryStats:
+        doc = await self._fresh()
+        return registry_stats(doc.providers, persisted=self._version > 0)
+
+    async def _change(self, change: Callable[[reg.RegistryDocument], tuple[reg.RegistryDocument, T]]) -> T:
+        def work() -> tuple[reg.RegistryDocument, int, T]:
+            with self._db.connection() as conn, conn.transaction():
+                conn.execute(LOCK)
+                row = conn.execute(SELECT).fetchone()
+                current, version = (reg.RegistryDocument(), 0) if row is None else (self._decode(row[1]), int(row[0]))
+                updated, result = change(current)
+                if updated is not current:
+                    text = msgspec.json.encode(updated.to_builtins()).decode()
+                    version = int(conn.execute(WRITE, (text,)).fetchone()[0])
+                return updated, version, result
+
+        doc, version, result = await self._db.run(work)
+        self._doc, self._version = doc, version
+        return result
+
+    async def upsert(self, record: ProviderRecord) -> ProviderRecord:
+        return await self._change(lambda doc: reg.upsert(doc, record))
+
+    async def delete(self, provider_id: str) -> None:
+        is_seed = provider_id in self._seed_ids
+        await self._change(lambda doc: (reg.delete(doc, provider_id, is_seed=is_seed), None))
+
+    async def add_seeds(self, seeds: Sequence[ProviderRecord]) -> list[str]:
+        self._seed_ids.update(seed.id for seed in seeds)
+        return await self._change(lambda doc: reg.add_seeds(doc, seeds))
