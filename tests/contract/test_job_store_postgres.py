@@ -11,6 +11,8 @@ import pytest
 
 from computeadvisor.adapters.postgres_jobs import PostgresJobStore
 from computeadvisor.adapters.postgres_registry import PostgresRegistry
+from computeadvisor.domain.errors import NotFound
+from computeadvisor.domain.events import provider_event
 from computeadvisor.domain.providers import ProviderRecord
 from tests import _postgres
 from tests.contract._job_support import JOB_STORES
@@ -59,3 +61,27 @@ async def test_a_provider_saved_through_one_replica_is_read_by_the_next_request_
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_registry_change_and_its_event_commit_together(tmp_path: Path) -> None:
+    _postgres.require()
+    url, schema = _postgres.database_url(), _postgres.schema_for(tmp_path / "shared")
+    jobs, registry = PostgresJobStore(url, schema=schema), PostgresRegistry(url, schema=schema)
+    await jobs.open()
+    await registry.open()
+    try:
+        assert registry.logs_events
+        saved = provider_event("rp", "upsert", 1_760_000_000.0)
+        await registry.upsert(ProviderRecord(id="rp", kind="runpod"), saved)
+        with pytest.raises(NotFound):  # refused: neither the change nor its event is written
+            await registry.delete("nobody", provider_event("nobody", "delete", 1_760_000_001.0))
+        await registry.delete("rp", provider_event("rp", "delete", 1_760_000_002.0))
+        events = await jobs.events_after(0, 10)
+        assert [(e.type, e.data["provider_id"], e.data["op"]) for e in events] == [
+            ("provider", "rp", "upsert"),
+            ("provider", "rp", "delete"),
+        ]
+        assert (await jobs.event_bounds())[1] == events[-1].id
+    finally:
+        await registry.close()
+        await jobs.close()

@@ -22,6 +22,7 @@ from computeadvisor.adapters.file_signatures import STAT_SIGNATURES, FileSignatu
 from computeadvisor.adapters.storage_errors import storage_error
 from computeadvisor.domain import registry as reg
 from computeadvisor.domain.errors import CorruptDocument, StorageError
+from computeadvisor.domain.events import NewEvent
 from computeadvisor.domain.providers import STORAGE_PATH, ProviderRecord, RegistryStats, registry_stats
 from computeadvisor.ports.provider_registry import ProviderRegistry
 
@@ -35,6 +36,8 @@ class JsonFileRegistry(ProviderRegistry):
     Reads are served from memory and reloaded when the file's signature changes (see ``file_signatures``), so another
     process's change is seen on the next request.
     """
+
+    logs_events = False  # the file is not the log's database: the caller appends events after the change
 
     def __init__(self, root: Path, *, signatures: FileSignatures = STAT_SIGNATURES) -> None:
         self._path = root / STORAGE_PATH
@@ -132,10 +135,10 @@ class JsonFileRegistry(ProviderRegistry):
     async def _change(self, change: Callable[[reg.RegistryDocument], tuple[reg.RegistryDocument, T]]) -> T:
         return await asyncio.to_thread(self._change_sync, change)
 
-    async def upsert(self, record: ProviderRecord) -> ProviderRecord:
+    async def upsert(self, record: ProviderRecord, event: NewEvent | None = None) -> ProviderRecord:
         return await self._change(lambda doc: reg.upsert(doc, record))
 
-    async def delete(self, provider_id: str) -> None:
+    async def delete(self, provider_id: str, event: NewEvent | None = None) -> None:
         is_seed = provider_id in self._seed_ids
         await self._change(lambda doc: (reg.delete(doc, provider_id, is_seed=is_seed), None))
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from computeadvisor.adapters.memory_jobs import MemoryJobStore as MemoryJobStore  # re-exported
 from computeadvisor.domain import registry as reg
+from computeadvisor.domain.events import NewEvent
 from computeadvisor.domain.hardware import SystemSample
 from computeadvisor.domain.policy import GpuPolicy
 from computeadvisor.domain.providers import ProviderRecord, RegistryStats, registry_stats
@@ -19,6 +20,8 @@ from computeadvisor.ports.settings_store import SettingsStore
 class MemoryRegistry(ProviderRegistry):
     """A registry that lives and dies with the process; ``persisted`` is true once anything was written."""
 
+    logs_events = False
+
     def __init__(self, records: Sequence[ProviderRecord] = ()) -> None:
         self._doc = reg.RegistryDocument(providers=tuple(records))
         self._persisted = bool(records)
@@ -30,12 +33,12 @@ class MemoryRegistry(ProviderRegistry):
     async def get(self, provider_id: str) -> ProviderRecord | None:
         return self._doc.find(provider_id)
 
-    async def upsert(self, record: ProviderRecord) -> ProviderRecord:
+    async def upsert(self, record: ProviderRecord, event: NewEvent | None = None) -> ProviderRecord:
         self._doc, stored = reg.upsert(self._doc, record)
         self._persisted = True
         return stored
 
-    async def delete(self, provider_id: str) -> None:
+    async def delete(self, provider_id: str, event: NewEvent | None = None) -> None:
         self._doc = reg.delete(self._doc, provider_id, is_seed=provider_id in self._seed_ids)
 
     async def stats(self) -> RegistryStats:

@@ -14,8 +14,11 @@ from typing import TypeVar
 
 import msgspec
 
-from computeadvisor.adapters._pg import PgPool
+from computeadvisor.adapters import _sql_jobs as jobrows
+from computeadvisor.adapters import postgres_jobs_schema as pg
+from computeadvisor.adapters._pg import PgPool, placeholders
 from computeadvisor.domain import registry as reg
+from computeadvisor.domain.events import DEFAULT_EVENT_RETENTION, NewEvent
 from computeadvisor.domain.providers import ProviderRecord, RegistryStats, registry_stats
 from computeadvisor.ports.provider_registry import ProviderRegistry
 
@@ -31,10 +34,22 @@ WRITE = (
 
 
 class PostgresRegistry(ProviderRegistry):
-    """The provider registry in the database at ``url`` (``schema``: as ``PostgresJobStore``)."""
+    """The provider registry in the database at ``url`` (``schema``: as ``PostgresJobStore``), which also holds the
+    event log: a change's event is written in the change's transaction (§14)."""
 
-    def __init__(self, url: str, *, schema: str | None = None, pool_size: int = 2, connect_timeout_s: float = 5.0):
+    logs_events = True
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        pool_size: int = 2,
+        connect_timeout_s: float = 5.0,
+        event_retention: int = DEFAULT_EVENT_RETENTION,
+    ) -> None:
         self._db = PgPool(url, schema=schema, size=pool_size, timeout_s=connect_timeout_s, what="provider registry")
+        self._event_retention = event_retention
         self._doc = reg.RegistryDocument()
         self._version = 0  # 0: no row (nothing ever saved)
         self._seed_ids: set[str] = set()
@@ -73,28 +88,35 @@ class PostgresRegistry(ProviderRegistry):
         doc = await self._fresh()
         return registry_stats(doc.providers, persisted=self._version > 0)
 
-    async def _change(self, change: Callable[[reg.RegistryDocument], tuple[reg.RegistryDocument, T]]) -> T:
+    async def _change(
+        self, change: Callable[[reg.RegistryDocument], tuple[reg.RegistryDocument, T]], event: NewEvent | None = None
+    ) -> T:
         def work() -> tuple[reg.RegistryDocument, int, T]:
             with self._db.connection() as conn, conn.transaction():
                 conn.execute(LOCK)
                 row = conn.execute(SELECT).fetchone()
                 current, version = (reg.RegistryDocument(), 0) if row is None else (self._decode(row[1]), int(row[0]))
-                updated, result = change(current)
+                updated, result = change(current)  # a domain error (NotFound) rolls everything back
                 if updated is not current:
                     text = msgspec.json.encode(updated.to_builtins()).decode()
                     version = int(conn.execute(WRITE, (text,)).fetchone()[0])
+                if event is not None:
+                    (logged,) = conn.execute(placeholders(pg.INSERT_EVENT), jobrows.event_params(event)).fetchall()
+                    if int(logged[0]) > self._event_retention:
+                        trim = (int(logged[0]) - self._event_retention,)
+                        conn.execute(placeholders(jobrows.TRIM_EVENTS), trim)
                 return updated, version, result
 
         doc, version, result = await self._db.run(work)
         self._doc, self._version = doc, version
         return result
 
-    async def upsert(self, record: ProviderRecord) -> ProviderRecord:
-        return await self._change(lambda doc: reg.upsert(doc, record))
+    async def upsert(self, record: ProviderRecord, event: NewEvent | None = None) -> ProviderRecord:
+        return await self._change(lambda doc: reg.upsert(doc, record), event)
 
-    async def delete(self, provider_id: str) -> None:
+    async def delete(self, provider_id: str, event: NewEvent | None = None) -> None:
         is_seed = provider_id in self._seed_ids
-        await self._change(lambda doc: (reg.delete(doc, provider_id, is_seed=is_seed), None))
+        await self._change(lambda doc: (reg.delete(doc, provider_id, is_seed=is_seed), None), event)
 
     async def add_seeds(self, seeds: Sequence[ProviderRecord]) -> list[str]:
         self._seed_ids.update(seed.id for seed in seeds)

@@ -75,7 +75,7 @@ def job_store(config: Config, signatures: FileSignatures) -> JobStore:
 def provider_registry(config: Config, signatures: FileSignatures) -> ProviderRegistry:
     """In the database with ``database_url`` (one registry for every replica, §14), else the JSON file."""
     if config.database_url:
-        return PostgresRegistry(config.database_url)
+        return PostgresRegistry(config.database_url, event_retention=config.event_retention)
     return JsonFileRegistry(config.root_path, signatures=signatures)
 
 

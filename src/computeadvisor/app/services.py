@@ -110,6 +110,14 @@ class Services:
         await self.adapters.jobs.append(event)
         self.events.poke()
 
+    async def _logged(self, event: NewEvent, *, by_registry: bool) -> None:
+        """After a registry change: its event is in the log (written by the registry in the change's transaction,
+        §14, or appended now, §11), and the streams are woken."""
+        if by_registry:
+            self.events.poke()
+        else:
+            await self._record(event)
+
     async def _remember_health(self, provider_id: str, ok: bool) -> None:
         """Keep the latest probe result; its first result, and every ok <-> failed flip, is an event."""
         now = time.time()
@@ -151,9 +159,10 @@ class Services:
     async def save_provider(self, body: dict[str, Any]) -> ProviderSaved:
         record = validate_provider(body)
         registry = self.adapters.registry
-        stored = await registry.upsert(record)
+        event = provider_event(record.id, "upsert", time.time())
+        stored = await registry.upsert(record, event)
         self._healthy.pop(stored.id, None)
-        await self._record(provider_event(stored.id, "upsert", time.time()))
+        await self._logged(event, by_registry=registry.logs_events)
         return ProviderSaved(
             ok=True,
             provider=masked(stored),
@@ -163,9 +172,10 @@ class Services:
 
     async def delete_provider(self, provider_id: str, *, debug: bool) -> ProviderDeleted:
         registry = self.adapters.registry
-        await registry.delete(provider_id)
+        event = provider_event(provider_id, "delete", time.time())
+        await registry.delete(provider_id, event)
         self._healthy.pop(provider_id, None)
-        await self._record(provider_event(provider_id, "delete", time.time()))
+        await self._logged(event, by_registry=registry.logs_events)
         return ProviderDeleted(ok=True, feature=self.feature(), stats=await registry.stats() if debug else UNSET)
 
     # -- GPU list and policy (§1) -------------------------------------------------------------------------

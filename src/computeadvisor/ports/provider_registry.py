@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from computeadvisor.domain.events import NewEvent
 from computeadvisor.domain.providers import ProviderRecord, RegistryStats
 from computeadvisor.ports.lifecycle import Lifecycle
 
 
 class ProviderRegistry(Lifecycle, Protocol):
     """Stores provider records in insertion order, durably, shared with other processes on the same store."""
+
+    logs_events: bool
+    """True when the ``event`` given to :meth:`upsert` and :meth:`delete` is written to the event log in the change's
+    own transaction (a registry in the event log's database, §14); False when it is ignored and the caller appends
+    it to the log after the change (§11)."""
 
     async def records(self) -> list[ProviderRecord]:
         """All records, unmasked, in insertion order, including changes made by other processes.
@@ -28,7 +34,7 @@ class ProviderRegistry(Lifecycle, Protocol):
         """
         ...
 
-    async def upsert(self, record: ProviderRecord) -> ProviderRecord:
+    async def upsert(self, record: ProviderRecord, event: NewEvent | None = None) -> ProviderRecord:
         """Insert or replace a record (a replaced record keeps its position); durable when it returns.
 
         A secret meta value given as exactly ``***`` keeps the stored value (§2.6).
@@ -41,7 +47,7 @@ class ProviderRegistry(Lifecycle, Protocol):
         """
         ...
 
-    async def delete(self, provider_id: str) -> None:
+    async def delete(self, provider_id: str, event: NewEvent | None = None) -> None:
         """Remove a record; durable when it returns. A deleted seed is remembered so it does not return.
 
         Raises:

@@ -1,0 +1,226 @@
+"""Enqueue -> claim -> complete on PostgreSQL with 1, 2 and 3 replicas, next to SQLite and pgqueuer (issue 14).
+
+    .venv/bin/python bench/postgres.py [--url postgresql://127.0.0.1:5432/postgres] [--rounds 3] [--duration 5]
+                                       [--workers 16] [--out FILE]
+
+Creates a fresh database on the server at ``--url`` (and drops it at the end). Each round runs, one after the other
+and in the same order, ``--workers`` concurrent clients for ``--duration`` seconds against:
+
+* ``sqlite``: one ``computeadvisor serve`` on a fresh state root (the embedded default);
+* ``pg-1``, ``pg-2``, ``pg-3``: one, two or three ``computeadvisor serve --database-url`` replicas on the database,
+  the clients spread over them;
+* ``pgqueuer``: the same cycle with pgqueuer's own primitives on the same server (``Queries.enqueue``, ``dequeue``
+  with a batch of one, ``log_jobs``), one asyncpg connection per client, in this process: what a user of that queue
+  would write, with no HTTP in between.
+
+A cycle is enqueue, claim (the claimed job may be another client's) and complete, each acknowledged. Reports cycles/s
+per scenario (median of the rounds), the claim's p50/p95 for ``pg-1``, and the cost of ``NOTIFY`` measured directly:
+commits/s of ``--workers`` connections each inserting a row per transaction, with and without a ``NOTIFY`` in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import psycopg
+from pgqueuer.ports.repository import EntrypointExecutionParameter
+from pgqueuer.queries import Queries
+from pgqueuer.types import QueueEntrypoint, QueueManagerId
+
+from util import free_ports, wait
+
+SCENARIOS = ("sqlite", "pg-1", "pg-2", "pg-3", "pgqueuer")
+
+
+async def http_cycles(bases: list[str], workers: int, duration: float, claims: list[float]) -> int:
+    """Cycles done by ``workers`` clients spread over ``bases`` in ``duration`` seconds; claim latencies appended."""
+    done = 0
+    end = time.monotonic() + duration
+    clients = [httpx.AsyncClient(base_url=base, timeout=30, limits=httpx.Limits(max_connections=workers))
+               for base in bases]  # fmt: skip
+
+    async def worker(n: int) -> None:
+        nonlocal done
+        api = clients[n % len(clients)]
+        k = 0
+        while time.monotonic() < end:
+            (await api.post("/api/schedule/enqueue", json={"id": f"{uuid.uuid4().hex[:8]}-{n}-{k}"})).raise_for_status()
+            k += 1
+            started = time.perf_counter()
+            claimed = (await api.post("/api/schedule/claim", json={"worker_id": f"w{n}"})).json()
+            claims.append(time.perf_counter() - started)
+            if claimed["job"] is None:
+                continue
+            body = {"job_id": claimed["job"]["id"], "lease_token": claimed["lease"]["token"], "duration_sec": 1}
+            (await api.post("/api/schedule/complete", json=body)).raise_for_status()
+            done += 1
+
+    try:
+        await asyncio.gather(*(worker(n) for n in range(workers)))
+    finally:
+        for client in clients:
+            await client.aclose()
+    return done
+
+
+async def pgqueuer_cycles(url: str, workers: int, duration: float) -> int:
+    """The same cycle with pgqueuer's primitives, one asyncpg connection per client."""
+    entrypoints = {QueueEntrypoint("render"): EntrypointExecutionParameter(concurrency_limit=0)}
+    done = 0
+    end = time.monotonic() + duration
+
+    async def worker(n: int) -> None:
+        nonlocal done
+        connection = await asyncpg.connect(url)
+        queries = Queries.from_asyncpg_connection(connection)
+        manager = QueueManagerId(uuid.uuid4())
+        try:
+            while time.monotonic() < end:
+                await queries.enqueue("render", b"{}")
+                jobs = await queries.dequeue(1, entrypoints, manager, None, timedelta(seconds=30))
+                if jobs:
+                    await queries.log_jobs([(job, "successful", None) for job in jobs])
+                    done += len(jobs)
+        finally:
+            await connection.close()
+
+    await asyncio.gather(*(worker(n) for n in range(workers)))
+    return done
+
+
+async def commits_per_s(url: str, workers: int, duration: float, notify: bool) -> float:
+    """Transactions of one INSERT (and a NOTIFY when asked) committed per second by ``workers`` connections."""
+    statement = "INSERT INTO notify_bench (at) VALUES (clock_timestamp())"
+    done = 0
+    end = time.monotonic() + duration
+
+    async def worker() -> None:
+        nonlocal done
+        connection = await asyncpg.connect(url)
+        try:
+            while time.monotonic() < end:
+                async with connection.transaction():
+                    await connection.execute(statement)
+                    if notify:
+                        await connection.execute("NOTIFY notify_bench")
+                done += 1
+        finally:
+            await connection.close()
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
+    return done / duration
+
+
+class Services:
+    """Service processes started for one scenario and stopped after it."""
+
+    def __init__(self, count: int, database_url: str | None) -> None:
+        self.ports = free_ports(count)
+        self._roots = [tempfile.mkdtemp(prefix="bench-pg-") for _ in range(count)]
+        extra = ["--database-url", database_url] if database_url else []
+        self._processes = [
+            subprocess.Popen([sys.executable, "-m", "computeadvisor", "serve", "--root", root, "--port", str(port),
+                              "--log-level", "warning", "--retention", "1000000", *extra])
+            for root, port in zip(self._roots, self.ports, strict=True)
+        ]  # fmt: skip
+        wait([(f"http://127.0.0.1:{p}/api/schedule/health", proc.pid)
+              for p, proc in zip(self.ports, self._processes, strict=True)], timeout=60)  # fmt: skip
+
+    @property
+    def bases(self) -> list[str]:
+        return [f"http://127.0.0.1:{port}" for port in self.ports]
+
+    def stop(self) -> None:
+        for process in self._processes:
+            process.terminate()
+        for process in self._processes:
+            process.wait(timeout=30)
+
+
+def run(url: str, rounds: int, duration: float, workers: int) -> dict[str, Any]:
+    name = f"computeadvisor_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    database = psycopg.conninfo.make_conninfo(url, dbname=name)
+    rates: dict[str, list[float]] = {scenario: [] for scenario in SCENARIOS}
+    claims: list[float] = []
+    notify: dict[str, list[float]] = {"without": [], "with": []}
+    try:
+        with psycopg.connect(database, autocommit=True) as conn:
+            conn.execute("CREATE TABLE notify_bench (id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ)")
+        asyncio.run(_install_pgqueuer(database))
+        for _ in range(rounds):
+            for scenario in SCENARIOS:
+                rates[scenario].append(_one(scenario, database, workers, duration, claims) / duration)
+            for key, flag in (("without", False), ("with", True)):
+                notify[key].append(asyncio.run(commits_per_s(database, workers, duration, flag)))
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    medians = {scenario: round(statistics.median(values), 1) for scenario, values in rates.items()}
+    claims.sort()
+    return {
+        "cycles_per_s": medians,
+        "rounds": rates,
+        "pg_1_claim_ms": {
+            "p50": round(claims[len(claims) // 2] * 1000, 2),
+            "p95": round(claims[int(len(claims) * 0.95)] * 1000, 2),
+        },
+        "notify_commits_per_s": {key: round(statistics.median(values), 1) for key, values in notify.items()},
+        "settings": {"rounds": rounds, "duration_s": duration, "workers": workers},
+    }
+
+
+async def _install_pgqueuer(database: str) -> None:
+    connection = await asyncpg.connect(database)
+    try:
+        await Queries.from_asyncpg_connection(connection).install()
+    finally:
+        await connection.close()
+
+
+def _one(scenario: str, database: str, workers: int, duration: float, claims: list[float]) -> int:
+    if scenario == "pgqueuer":
+        return asyncio.run(pgqueuer_cycles(database, workers, duration))
+    count = 1 if scenario == "sqlite" else int(scenario.removeprefix("pg-"))
+    services = Services(count, None if scenario == "sqlite" else database)
+    try:
+        latencies: list[float] = []
+        done = asyncio.run(http_cycles(services.bases, workers, duration, latencies))
+        if scenario == "pg-1":
+            claims.extend(latencies)
+        return done
+    finally:
+        services.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="bench/postgres.py")
+    parser.add_argument("--url", default="postgresql://127.0.0.1:5432/postgres")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    result = run(args.url, args.rounds, args.duration, args.workers)
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
