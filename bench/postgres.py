@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -154,7 +155,7 @@ def run(url: str, rounds: int, duration: float, workers: int) -> dict[str, Any]:
     name = f"computeadvisor_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
-    database = psycopg.conninfo.make_conninfo(url, dbname=name)
+    database = urllib.parse.urlsplit(url)._replace(path=f"/{name}").geturl()  # a URL: asyncpg takes no key=value
     rates: dict[str, list[float]] = {scenario: [] for scenario in SCENARIOS}
     claims: list[float] = []
     notify: dict[str, list[float]] = {"without": [], "with": []}
