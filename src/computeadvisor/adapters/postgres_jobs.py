@@ -1,9 +1,12 @@
 """JobStore on PostgreSQL (§14): several service replicas on one database, with the promises of the SQLite store.
 
-psycopg 3 with a bounded ``psycopg_pool.ConnectionPool``. Every operation runs on a thread of this store's own
+psycopg 3 with a bounded ``psycopg_pool.ConnectionPool`` (``_pg.PgPool``); psycopg rather than asyncpg because the
+transitions are the same synchronous functions of a transaction as on SQLite, run on a thread, which psycopg's sync
+API serves directly. Every operation runs on a thread of this store's own
 executor (as many threads as pool connections) in one transaction, as a plain function of a transaction like the
 SQLite store's (:class:`~computeadvisor.adapters._sql_job_store.SqlJobStore` holds the transitions both share), so a
-transition and its event commit together, and the run-time model learns inside the completion's transaction.
+transition and its event commit together, and the run-time model learns inside the completion's transaction. A write
+transaction runs in psycopg's pipeline mode: a statement whose rows are not needed does not wait for its round trip.
 
 **Event order across writers.** Event ids come from a sequence, and transactions commit in any order, so a reader
 can see id 51 while 50 is still uncommitted. A reader therefore stops at the first gap until it is sure the gap is
@@ -69,7 +72,10 @@ class PgTxn:
             cursor.execute(statement, params)
         else:
             cursor.execute(placeholders(statement), params)
-        return list(cursor.fetchall()) if cursor.description is not None else []
+        try:
+            return list(cursor.fetchall())  # in pipeline mode, this is where the statement's result is waited for
+        except psycopg.ProgrammingError:  # a statement that returns no rows
+            return []
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
         self._cursor.execute(placeholders(statement), params)
@@ -116,7 +122,7 @@ class PostgresJobStore(SqlJobStore):
 
     async def _submit(self, operation: Callable[[Any], T], *, savepoint: bool = True) -> T:
         def work() -> T:
-            with self._db.connection() as conn, conn.transaction(), conn.cursor() as cursor:
+            with self._db.connection() as conn, conn.pipeline(), conn.transaction(), conn.cursor() as cursor:
                 return operation(PgTxn(cursor))
 
         return await self._db.run(work)
