@@ -9,6 +9,8 @@ and in the same order, ``--workers`` concurrent clients for ``--duration`` secon
 * ``sqlite``: one ``computeadvisor serve`` on a fresh state root (the embedded default);
 * ``pg-1``, ``pg-2``, ``pg-3``: one, two or three ``computeadvisor serve --database-url`` replicas on the database,
   the clients spread over them;
+* ``pg-store``: the same cycle on ``PostgresJobStore`` itself, in this process (the library, no HTTP): the figure to
+  set beside pgqueuer's;
 * ``pgqueuer``: the same cycle with pgqueuer's own primitives on the same server (``Queries.enqueue``, ``dequeue``
   with a batch of one, ``log_jobs``), one asyncpg connection per client, in this process: what a user of that queue
   would write, with no HTTP in between.
@@ -41,9 +43,13 @@ from pgqueuer.ports.repository import EntrypointExecutionParameter
 from pgqueuer.queries import Queries
 from pgqueuer.types import QueueEntrypoint, QueueManagerId
 
+from computeadvisor.adapters.postgres_jobs import PostgresJobStore
+from computeadvisor.domain.job_requests import parse_claim, parse_complete
+from computeadvisor.domain.job_spec import parse_enqueue
+from computeadvisor.domain.jobs import PriceBook
 from util import free_ports, wait
 
-SCENARIOS = ("sqlite", "pg-1", "pg-2", "pg-3", "pgqueuer")
+SCENARIOS = ("sqlite", "pg-1", "pg-2", "pg-3", "pg-store", "pgqueuer")
 
 
 async def http_cycles(bases: list[str], workers: int, duration: float, claims: list[float]) -> int:
@@ -102,6 +108,32 @@ async def pgqueuer_cycles(url: str, workers: int, duration: float) -> int:
     return done
 
 
+async def store_cycles(url: str, workers: int, duration: float) -> int:
+    """The cycle on the job store itself (the library): ``workers`` tasks on one store with as many connections."""
+    store = PostgresJobStore(url, pool_size=workers)
+    await store.open()
+    done = 0
+    end = time.monotonic() + duration
+
+    async def worker(n: int) -> None:
+        nonlocal done
+        k = 0
+        while time.monotonic() < end:
+            await store.enqueue(parse_enqueue({"id": f"s{uuid.uuid4().hex[:8]}-{n}-{k}"}))
+            k += 1
+            claimed = await store.claim(parse_claim({"worker_id": f"w{n}"}))
+            if claimed is not None:
+                body = {"job_id": claimed.job.id, "lease_token": claimed.lease.token, "duration_sec": 1}
+                await store.complete(parse_complete(body), PriceBook())
+                done += 1
+
+    try:
+        await asyncio.gather(*(worker(n) for n in range(workers)))
+    finally:
+        await store.close()
+    return done
+
+
 async def commits_per_s(url: str, workers: int, duration: float, notify: bool) -> float:
     """Transactions of one INSERT (and a NOTIFY when asked) committed per second by ``workers`` connections."""
     statement = "INSERT INTO notify_bench (at) VALUES (clock_timestamp())"
@@ -128,13 +160,13 @@ async def commits_per_s(url: str, workers: int, duration: float, notify: bool) -
 class Services:
     """Service processes started for one scenario and stopped after it."""
 
-    def __init__(self, count: int, database_url: str | None) -> None:
+    def __init__(self, count: int, database_url: str | None, retention: int = 1_000_000) -> None:
         self.ports = free_ports(count)
         self._roots = [tempfile.mkdtemp(prefix="bench-pg-") for _ in range(count)]
         extra = ["--database-url", database_url] if database_url else []
         self._processes = [
             subprocess.Popen([sys.executable, "-m", "computeadvisor", "serve", "--root", root, "--port", str(port),
-                              "--log-level", "warning", "--retention", "1000000", *extra])
+                              "--log-level", "warning", "--retention", str(retention), *extra])
             for root, port in zip(self._roots, self.ports, strict=True)
         ]  # fmt: skip
         wait([(f"http://127.0.0.1:{p}/api/schedule/health", proc.pid)
@@ -151,7 +183,46 @@ class Services:
             process.wait(timeout=30)
 
 
-def run(url: str, rounds: int, duration: float, workers: int) -> dict[str, Any]:
+FILL = """INSERT INTO jobs (id, seq, name, queue, priority, sticky, provider_id, status, attempt, runs, created_ts,
+    updated_ts, started_ts, completed_ts, duration_sec, spec)
+SELECT 'old-' || n, nextval('job_seq'), 'old-' || n, 'local', 0, 0, 'local', 'succeeded', 1, '[]', 1.7e9 + n,
+    1.7e9 + n, 1.7e9 + n, 1.7e9 + n + 1, 1.0, '{"id": "old", "payload": {}, "meta": {}}'
+FROM generate_series(1, %s) AS n"""
+
+
+def state_at(url: str, stored: int, reads: int = 200) -> dict[str, float]:
+    """``GET /api/schedule/state`` p50/p95 (ms) with ``stored`` finished jobs in the database (one replica)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        # In bulk, with the row triggers off (a million updates of the same total rows in one transaction crawl),
+        # then the total they would have kept, set once.
+        with conn.transaction():
+            conn.execute("ALTER TABLE jobs DISABLE TRIGGER USER")
+            conn.execute(FILL, (stored,))
+            conn.execute("ALTER TABLE jobs ENABLE TRIGGER USER")
+            conn.execute(
+                "INSERT INTO counters (name, slot, value) VALUES ('finished', 0, %s) "
+                "ON CONFLICT (name, slot) DO UPDATE SET value = counters.value + excluded.value",
+                (stored,),
+            )
+        conn.execute("VACUUM ANALYZE jobs")
+    services = Services(1, url, retention=stored + 1_000_000)
+    try:
+        timings = []
+        with httpx.Client(base_url=services.bases[0], timeout=30) as api:
+            for _ in range(reads):
+                started = time.perf_counter()
+                api.get("/api/schedule/state").raise_for_status()
+                timings.append(time.perf_counter() - started)
+    finally:
+        services.stop()
+    timings.sort()
+    return {
+        "p50": round(timings[len(timings) // 2] * 1000, 2),
+        "p95": round(timings[int(len(timings) * 0.95)] * 1000, 2),
+    }
+
+
+def run(url: str, rounds: int, duration: float, workers: int, stored: int) -> dict[str, Any]:
     name = f"computeadvisor_bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -168,6 +239,7 @@ def run(url: str, rounds: int, duration: float, workers: int) -> dict[str, Any]:
                 rates[scenario].append(_one(scenario, database, workers, duration, claims) / duration)
             for key, flag in (("without", False), ("with", True)):
                 notify[key].append(asyncio.run(commits_per_s(database, workers, duration, flag)))
+        state = state_at(database, stored) if stored else None
     finally:
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -181,7 +253,8 @@ def run(url: str, rounds: int, duration: float, workers: int) -> dict[str, Any]:
             "p95": round(claims[int(len(claims) * 0.95)] * 1000, 2),
         },
         "notify_commits_per_s": {key: round(statistics.median(values), 1) for key, values in notify.items()},
-        "settings": {"rounds": rounds, "duration_s": duration, "workers": workers},
+        "state_ms_at_stored_jobs": state,
+        "settings": {"rounds": rounds, "duration_s": duration, "workers": workers, "stored_jobs": stored},
     }
 
 
@@ -196,6 +269,8 @@ async def _install_pgqueuer(database: str) -> None:
 def _one(scenario: str, database: str, workers: int, duration: float, claims: list[float]) -> int:
     if scenario == "pgqueuer":
         return asyncio.run(pgqueuer_cycles(database, workers, duration))
+    if scenario == "pg-store":
+        return asyncio.run(store_cycles(database, workers, duration))
     count = 1 if scenario == "sqlite" else int(scenario.removeprefix("pg-"))
     services = Services(count, None if scenario == "sqlite" else database)
     try:
@@ -214,9 +289,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument(
+        "--stored", type=int, default=1_000_000, help="finished jobs stored for the state read (0: skip)"
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    result = run(args.url, args.rounds, args.duration, args.workers)
+    result = run(args.url, args.rounds, args.duration, args.workers, args.stored)
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:

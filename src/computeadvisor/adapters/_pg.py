@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import psycopg
+import psycopg.errors
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from computeadvisor.adapters import postgres_jobs_schema as pg
@@ -88,17 +90,35 @@ class PgPool:
         return self._pool.connection()
 
     async def run(self, work: Callable[[], T]) -> T:
-        """``work`` on one of this pool's threads, with the database's errors as domain errors."""
+        """``work`` on one of this pool's threads, with the database's errors as domain errors; a transaction that
+        PostgreSQL rolled back to break a deadlock (or a serialization failure) is run again, up to ``RETRIES`` times
+        (``work`` is one whole transaction, so running it again is safe)."""
         if self._executor is None:
             raise StorageError(f"{self._what} is not open")
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+            return await asyncio.get_running_loop().run_in_executor(self._executor, _retried, work)
         except ComputeAdvisorError:
             raise
         except (PoolTimeout, psycopg.OperationalError) as exc:
             raise Unavailable(UNAVAILABLE) from exc
         except psycopg.Error as exc:
             raise StorageError(f"{self._what} failed: {type(exc).__name__}: {exc}".strip()) from exc
+
+
+RETRIES = 5
+ROLLED_BACK = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure, psycopg.errors.TransactionRollback)
+"""What PostgreSQL rolls back on its own to let others proceed: worth running the transaction again."""
+
+
+def _retried(work: Callable[[], T]) -> T:
+    for attempt in range(RETRIES):
+        try:
+            return work()
+        except ROLLED_BACK:
+            if attempt == RETRIES - 1:
+                raise
+            time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # on this worker thread: apart from the others
+    raise AssertionError("unreachable")
 
 
 def migrate(cursor: psycopg.Cursor[Any]) -> None:

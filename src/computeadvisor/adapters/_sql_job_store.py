@@ -61,6 +61,8 @@ class Dialect:
     """One row: how many finished jobs are stored."""
     prune: str
     """Delete the ``?`` oldest finished jobs, returning their ids."""
+    trim_events: str
+    """Delete the events with an id up to ``?`` (retention), never waiting for a row another writer holds."""
     learn_lock: str | None = None
     """Locks one run-model key for the transaction (see ``sqlite_run_history.learn``), where writers run at once."""
 
@@ -165,7 +167,7 @@ class SqlJobStore(JobStore):
         (row,) = txn.fetch(self._sql.insert_event, jobrows.event_params(event))
         logged = Event(id=int(row[0]), type=event.type, data=event.data)
         if logged.id > self._event_retention:
-            txn.execute(jobrows.TRIM_EVENTS, (logged.id - self._event_retention,))
+            txn.execute(self._sql.trim_events, (logged.id - self._event_retention,))
         return logged
 
     def _prune_excess(self, txn: Txn) -> int:

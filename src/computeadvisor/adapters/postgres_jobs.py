@@ -51,6 +51,7 @@ POSTGRES = Dialect(
     select_counters=pg.SELECT_COUNTERS,
     finished_count=pg.FINISHED_COUNT,
     prune=pg.PRUNE,
+    trim_events=pg.TRIM_EVENTS,
     learn_lock=pg.LEARN_LOCK,
 )
 

@@ -27,14 +27,26 @@ _PLACE = (  # mirrors computeadvisor.domain.waiting.waiting_place ('' for none),
     "ELSE coalesce({r}.device_id, {r}.sticky_device_id, '') END"
 )
 
+_DECREMENT = "UPDATE counters SET value = value - 1 WHERE name = old_key AND slot = {slot};"
+_INCREMENT = (
+    "INSERT INTO counters (name, slot, value) VALUES (new_key, {slot}, 1) "
+    "ON CONFLICT (name, slot) DO UPDATE SET value = counters.value + 1;"
+)
 _TRIGGER_FUNCTION = f"""CREATE FUNCTION jobs_totals() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    old_key text := CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE {_KEY.format(r="OLD")} END;
+    new_key text := CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE {_KEY.format(r="NEW")} END;
 BEGIN
-    IF TG_OP <> 'INSERT' AND (TG_OP = 'DELETE' OR OLD.status IS DISTINCT FROM NEW.status) THEN
-        UPDATE counters SET value = value - 1 WHERE name = {_KEY.format(r="OLD")} AND slot = {_SLOT.format(r="OLD")};
-    END IF;
-    IF TG_OP <> 'DELETE' AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM NEW.status) THEN
-        INSERT INTO counters (name, slot, value) VALUES ({_KEY.format(r="NEW")}, {_SLOT.format(r="NEW")}, 1)
-        ON CONFLICT (name, slot) DO UPDATE SET value = counters.value + 1;
+    -- Counter rows are taken in name order (and queued work after them), so that two transactions changing
+    -- statuses never wait for each other in a cycle.
+    IF old_key IS DISTINCT FROM new_key THEN
+        IF new_key IS NULL OR (old_key IS NOT NULL AND old_key < new_key) THEN
+            IF old_key IS NOT NULL THEN {_DECREMENT.format(slot=_SLOT.format(r="OLD"))} END IF;
+            IF new_key IS NOT NULL THEN {_INCREMENT.format(slot=_SLOT.format(r="NEW"))} END IF;
+        ELSE
+            {_INCREMENT.format(slot=_SLOT.format(r="NEW"))}
+            IF old_key IS NOT NULL THEN {_DECREMENT.format(slot=_SLOT.format(r="OLD"))} END IF;
+        END IF;
     END IF;
     IF TG_OP <> 'INSERT' AND OLD.status = 'queued' THEN
         UPDATE queued_work SET jobs = jobs - 1, work_units = greatest(0.0, work_units - OLD.work_units)
@@ -145,6 +157,9 @@ PRUNE = (
     f"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE {FINISHED_SQL} ORDER BY completed_ts, seq LIMIT ? "
     "FOR UPDATE SKIP LOCKED) RETURNING id"
 )
+TRIM_EVENTS = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= ? FOR UPDATE SKIP LOCKED)"
+"""Retention: every writer trims after its insert; rows another writer is deleting are left to it (waiting for them
+deadlocked concurrent writers)."""
 NEXT_SEQ = "SELECT nextval('job_seq')"
 SELECT_QUEUED_WORK = (
     "SELECT queue, place, priority, sum(jobs), sum(work_units) FROM queued_work GROUP BY queue, place, priority "

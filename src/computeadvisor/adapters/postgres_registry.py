@@ -104,7 +104,7 @@ class PostgresRegistry(ProviderRegistry):
                     (logged,) = conn.execute(placeholders(pg.INSERT_EVENT), jobrows.event_params(event)).fetchall()
                     if int(logged[0]) > self._event_retention:
                         trim = (int(logged[0]) - self._event_retention,)
-                        conn.execute(placeholders(jobrows.TRIM_EVENTS), trim)
+                        conn.execute(placeholders(pg.TRIM_EVENTS), trim)
                 return updated, version, result
 
         doc, version, result = await self._db.run(work)

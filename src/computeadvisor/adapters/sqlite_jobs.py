@@ -54,6 +54,7 @@ SQLITE = Dialect(
     select_counters=sql.SELECT_COUNTERS,
     finished_count=sql.SELECT_FINISHED_COUNT,
     prune=sql.PRUNE,
+    trim_events=jobrows.TRIM_EVENTS,
 )
 
 
