@@ -20,7 +20,8 @@ from typing import Any
 
 import msgspec
 
-from computeadvisor.domain.errors import Unavailable
+from computeadvisor.app.background import Outage
+from computeadvisor.domain.errors import ComputeAdvisorError, Unavailable
 from computeadvisor.domain.events import Event, Reset, StreamRequest, replay_plan
 from computeadvisor.ports.event_log import EventLog
 
@@ -106,6 +107,7 @@ class EventHub:
     async def run(self) -> None:
         """Pump until cancelled: after a poke (at most every ``PUMP_INTERVAL_S``), and at least every ``poll_s``
         (another process sharing the log pokes nobody here)."""
+        outage = Outage("event pump", log)
         while True:
             # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that arrives as the event is
             # set, and the lifespan would then wait for this task forever (seen under the HTTP tests' shutdowns).
@@ -115,6 +117,9 @@ class EventHub:
             self._poked.clear()
             try:
                 await self.pump()
+                outage.ok()
+            except ComputeAdvisorError as exc:  # the database unavailable: the next pass tries again
+                outage.failed(exc, self._poll_s)
             except Exception:  # the next poke or second tries again; streams keep their position
                 log.exception("event pump failed")
             await asyncio.sleep(PUMP_INTERVAL_S)
