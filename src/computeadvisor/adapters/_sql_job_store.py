@@ -21,7 +21,13 @@ from computeadvisor.adapters._sql_jobs import Txn
 from computeadvisor.domain import job_machine as machine
 from computeadvisor.domain.events import DEFAULT_EVENT_RETENTION, Event, NewEvent, job_event
 from computeadvisor.domain.job_machine import JobState
-from computeadvisor.domain.job_requests import CompleteRequest, FailRequest, HeartbeatRequest, RequeueRequest
+from computeadvisor.domain.job_requests import (
+    ClaimRequest,
+    CompleteRequest,
+    FailRequest,
+    HeartbeatRequest,
+    RequeueRequest,
+)
 from computeadvisor.domain.job_spec import JobSpec
 from computeadvisor.domain.jobs import (
     DEFAULT_ATTEMPT_CAP,
@@ -39,6 +45,7 @@ from computeadvisor.domain.jobs import (
     build_board,
 )
 from computeadvisor.domain.runtime_model import MIN_SAMPLES, ModelEntry
+from computeadvisor.domain.values import iso_utc
 from computeadvisor.ports.job_store import JobStore
 
 T = TypeVar("T")
@@ -142,6 +149,20 @@ class SqlJobStore(JobStore):
         running, finished = await self._snapshot(statements)
         jobs = [jobrows.core_from_row(row) for row in (*running, *finished)]
         return build_board(jobs, self._now())
+
+    @staticmethod
+    def _claim_params(request: ClaimRequest, now: float, token: str) -> dict[str, Any]:
+        """The named parameters both stores' claim statements take (SQLite adds its ``seq``)."""
+        return {
+            "worker": request.worker_id,
+            "device": request.device_id,
+            "started_at": iso_utc(now),
+            "now": now,
+            "token": token,
+            "expires": now + request.lease_seconds,
+            "seconds": request.lease_seconds,
+            "queue": request.queue,
+        }
 
     async def _read_counts(self) -> JobCounts:
         return jobrows.counts_from_rows(await self._read(self._sql.select_counters))

@@ -40,7 +40,6 @@ from computeadvisor.domain.job_machine import JobState
 from computeadvisor.domain.job_requests import ClaimRequest
 from computeadvisor.domain.jobs import DEFAULT_ATTEMPT_CAP, DEFAULT_RETENTION, Claimed, JobCounts, JobStatus
 from computeadvisor.domain.runtime_model import MIN_SAMPLES, LearnedRate
-from computeadvisor.domain.values import iso_utc
 from computeadvisor.domain.waiting import Workload
 
 T = TypeVar("T")
@@ -207,16 +206,7 @@ class PostgresJobStore(SqlJobStore):
         now = self._now()
         token = machine.new_lease_token()
         expires = now + request.lease_seconds
-        params = {
-            "worker": request.worker_id,
-            "device": request.device_id,
-            "started_at": iso_utc(now),
-            "now": now,
-            "token": token,
-            "expires": expires,
-            "seconds": request.lease_seconds,
-            "queue": request.queue,
-        }
+        params = self._claim_params(request, now, token)
 
         def op(txn: PgTxn) -> JobState | None:
             rows = txn.fetch(pg.CLAIM, params)

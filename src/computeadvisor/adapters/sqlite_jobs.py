@@ -38,7 +38,6 @@ from computeadvisor.domain.jobs import (
     JobStatus,
 )
 from computeadvisor.domain.runtime_model import MIN_SAMPLES, LearnedRate
-from computeadvisor.domain.values import iso_utc
 from computeadvisor.domain.waiting import Workload
 
 DB_PATH = Path("data") / "scheduler.db"
@@ -190,17 +189,7 @@ class SqliteJobStore(SqlJobStore):
         expires = now + request.lease_seconds
 
         def op(txn: WriteTxn) -> JobState | None:
-            params = {
-                "seq": txn.next_seq(),
-                "worker": request.worker_id,
-                "device": request.device_id,
-                "started_at": iso_utc(now),
-                "now": now,
-                "token": token,
-                "expires": expires,
-                "seconds": request.lease_seconds,
-                "queue": request.queue,
-            }
+            params = {**self._claim_params(request, now, token), "seq": txn.next_seq()}
             rows = txn.fetch(sql.CLAIM, params)
             if not rows:
                 return None
