@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import time
@@ -41,7 +42,8 @@ def test_watch_shows_job_events_as_they_happen(launcher: ServerLauncher, tmp_pat
         while watcher.poll() is None and time.monotonic() < deadline:
             assert api.post("/api/schedule/enqueue", json={"id": f"watched-{enqueued}"}).status_code == 200
             enqueued += 1
-            time.sleep(0.1)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                watcher.wait(timeout=0.1)  # its exit is the condition polled for
     out, err = watcher.communicate(timeout=CLI_TIMEOUT_S)
     assert watcher.returncode == 0, err
     assert "new → queued" in out
