@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 import msgspec
 
+from computeadvisor.adapters._document_registry import Change, DocumentRegistry
 from computeadvisor.adapters._files import (
     encode_pretty,
     exclusive_lock,
@@ -24,13 +24,12 @@ from computeadvisor.domain import registry as reg
 from computeadvisor.domain.errors import CorruptDocument, StorageError
 from computeadvisor.domain.events import NewEvent
 from computeadvisor.domain.providers import STORAGE_PATH, ProviderRecord, RegistryStats, registry_stats
-from computeadvisor.ports.provider_registry import ProviderRegistry
 
 T = TypeVar("T")
 log = logging.getLogger("computeadvisor.registry")
 
 
-class JsonFileRegistry(ProviderRegistry):
+class JsonFileRegistry(DocumentRegistry):
     """Every change is a read-modify-write under an ``flock``, re-reading the file first, then an atomic replace.
 
     Reads are served from memory and reloaded when the file's signature changes (see ``file_signatures``), so another
@@ -40,13 +39,13 @@ class JsonFileRegistry(ProviderRegistry):
     logs_events = False  # the file is not the log's database: the caller appends events after the change
 
     def __init__(self, root: Path, *, signatures: FileSignatures = STAT_SIGNATURES) -> None:
+        super().__init__()
         self._path = root / STORAGE_PATH
         self._file_signature = signatures.watch(self._path)
         self._lock_path = self._path.with_name(".compute_providers.lock")
         self._doc = reg.RegistryDocument()
         self._signature: Signature | None = None
         self._persisted = False
-        self._seed_ids: set[str] = set()
         self._mutex = threading.Lock()
 
     @property
@@ -119,7 +118,7 @@ class JsonFileRegistry(ProviderRegistry):
 
     # -- writing -------------------------------------------------------------------------------------------
 
-    def _change_sync(self, change: Callable[[reg.RegistryDocument], tuple[reg.RegistryDocument, T]]) -> T:
+    def _change_sync(self, change: Change[T]) -> T:
         try:
             with exclusive_lock(self._lock_path), self._mutex:
                 current = self._load_or_move_aside()
@@ -132,16 +131,5 @@ class JsonFileRegistry(ProviderRegistry):
         except OSError as exc:  # the lock, the temp file, fsync or rename: nothing in memory changed
             raise storage_error(exc, "provider registry", saving=True) from exc
 
-    async def _change(self, change: Callable[[reg.RegistryDocument], tuple[reg.RegistryDocument, T]]) -> T:
-        return await asyncio.to_thread(self._change_sync, change)
-
-    async def upsert(self, record: ProviderRecord, event: NewEvent | None = None) -> ProviderRecord:
-        return await self._change(lambda doc: reg.upsert(doc, record))
-
-    async def delete(self, provider_id: str, event: NewEvent | None = None) -> None:
-        is_seed = provider_id in self._seed_ids
-        await self._change(lambda doc: (reg.delete(doc, provider_id, is_seed=is_seed), None))
-
-    async def add_seeds(self, seeds: Sequence[ProviderRecord]) -> list[str]:
-        self._seed_ids.update(seed.id for seed in seeds)
-        return await self._change(lambda doc: reg.add_seeds(doc, seeds))
+    async def _change(self, change: Change[T], event: NewEvent | None = None) -> T:
+        return await asyncio.to_thread(self._change_sync, change)  # the event is the caller's (logs_events)

@@ -9,18 +9,17 @@ registry functions decide, as for the file), writing a new version only when the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import msgspec
 
 from computeadvisor.adapters import _sql_jobs as jobrows
 from computeadvisor.adapters import postgres_jobs_schema as pg
+from computeadvisor.adapters._document_registry import Change, DocumentRegistry
 from computeadvisor.adapters._pg import PgPool, placeholders
 from computeadvisor.domain import registry as reg
 from computeadvisor.domain.events import DEFAULT_EVENT_RETENTION, NewEvent
 from computeadvisor.domain.providers import ProviderRecord, RegistryStats, registry_stats
-from computeadvisor.ports.provider_registry import ProviderRegistry
 
 T = TypeVar("T")
 READ = "SELECT version, CASE WHEN version = %s THEN NULL ELSE document END FROM provider_registry WHERE singleton"
@@ -33,7 +32,7 @@ WRITE = (
 )
 
 
-class PostgresRegistry(ProviderRegistry):
+class PostgresRegistry(DocumentRegistry):
     """The provider registry in the database at ``url`` (``schema``: as ``PostgresJobStore``), which also holds the
     event log: a change's event is written in the change's transaction (§14)."""
 
@@ -48,11 +47,11 @@ class PostgresRegistry(ProviderRegistry):
         connect_timeout_s: float = 5.0,
         event_retention: int = DEFAULT_EVENT_RETENTION,
     ) -> None:
+        super().__init__()
         self._db = PgPool(url, schema=schema, size=pool_size, timeout_s=connect_timeout_s, what="provider registry")
         self._event_retention = event_retention
         self._doc = reg.RegistryDocument()
         self._version = 0  # 0: no row (nothing ever saved)
-        self._seed_ids: set[str] = set()
 
     async def open(self) -> None:
         await self._db.open()
@@ -88,9 +87,7 @@ class PostgresRegistry(ProviderRegistry):
         doc = await self._fresh()
         return registry_stats(doc.providers, persisted=self._version > 0)
 
-    async def _change(
-        self, change: Callable[[reg.RegistryDocument], tuple[reg.RegistryDocument, T]], event: NewEvent | None = None
-    ) -> T:
+    async def _change(self, change: Change[T], event: NewEvent | None = None) -> T:
         def work() -> tuple[reg.RegistryDocument, int, T]:
             with self._db.connection() as conn, conn.transaction():
                 conn.execute(LOCK)
@@ -110,14 +107,3 @@ class PostgresRegistry(ProviderRegistry):
         doc, version, result = await self._db.run(work)
         self._doc, self._version = doc, version
         return result
-
-    async def upsert(self, record: ProviderRecord, event: NewEvent | None = None) -> ProviderRecord:
-        return await self._change(lambda doc: reg.upsert(doc, record), event)
-
-    async def delete(self, provider_id: str, event: NewEvent | None = None) -> None:
-        is_seed = provider_id in self._seed_ids
-        await self._change(lambda doc: (reg.delete(doc, provider_id, is_seed=is_seed), None), event)
-
-    async def add_seeds(self, seeds: Sequence[ProviderRecord]) -> list[str]:
-        self._seed_ids.update(seed.id for seed in seeds)
-        return await self._change(lambda doc: reg.add_seeds(doc, seeds))

@@ -91,7 +91,8 @@ class ScheduleService:
             for job in expired:
                 self._metrics.lease_expired(job)
             self._notify()
-            self._arrivals.notify()
+            if any(job.status == JobStatus.QUEUED for job in expired):  # requeued: claimable again
+                self._arrivals.notify()
 
     async def counts(self) -> JobCounts:
         """Queue depths and totals after expiry (what the advisor reads)."""

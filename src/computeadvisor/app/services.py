@@ -110,10 +110,10 @@ class Services:
         await self.adapters.jobs.append(event)
         self.events.poke()
 
-    async def _logged(self, event: NewEvent, *, by_registry: bool) -> None:
+    async def _logged(self, event: NewEvent) -> None:
         """After a registry change: its event is in the log (written by the registry in the change's transaction,
         §14, or appended now, §11), and the streams are woken."""
-        if by_registry:
+        if self.adapters.registry.logs_events:
             self.events.poke()
         else:
             await self._record(event)
@@ -162,7 +162,7 @@ class Services:
         event = provider_event(record.id, "upsert", time.time())
         stored = await registry.upsert(record, event)
         self._healthy.pop(stored.id, None)
-        await self._logged(event, by_registry=registry.logs_events)
+        await self._logged(event)
         return ProviderSaved(
             ok=True,
             provider=masked(stored),
@@ -175,7 +175,7 @@ class Services:
         event = provider_event(provider_id, "delete", time.time())
         await registry.delete(provider_id, event)
         self._healthy.pop(provider_id, None)
-        await self._logged(event, by_registry=registry.logs_events)
+        await self._logged(event)
         return ProviderDeleted(ok=True, feature=self.feature(), stats=await registry.stats() if debug else UNSET)
 
     # -- GPU list and policy (§1) -------------------------------------------------------------------------

@@ -12,7 +12,6 @@
   const view = {
     token: sessionStorage.getItem(TOKEN_KEY) || "",
     lastId: null, // the id of the last logged event this page received
-    source: null,
     pollTimer: null,
     refreshTimer: null,
     skew: 0, // server clock minus this page's clock, seconds
@@ -242,9 +241,10 @@
     return rank(a) - rank(b) || index(a) - index(b) || a.localeCompare(b);
   }
 
-  function niceStep(span) {
+  function niceStep(span, plotWidth) {
+    // At most six ticks, and at least 70 px apart so that their labels never overlap (a phone's board is narrow).
     const steps = [10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200];
-    return steps.find((step) => span / step <= 6) || 7200;
+    return steps.find((step) => span / step <= Math.min(6, plotWidth / 70)) || 7200;
   }
 
   function windowSpan(segments, now) {
@@ -271,7 +271,7 @@
     const height = top + Math.max(1, lanes.length) * laneH + 6;
     const x = (t) => labelW + ((t - from) / span) * (width - labelW - 8);
     const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, height, "aria-hidden": "true" });
-    const step = niceStep(span);
+    const step = niceStep(span, width - labelW - 8);
     for (let t = Math.ceil(from / step) * step; t <= now; t += step) {
       root.append(svg("line", { class: "tick", x1: x(t), x2: x(t), y1: top - 4, y2: height }));
       if (x(now) - x(t) > 56) { // leave room for the now-line's label
@@ -427,7 +427,6 @@
   function openEvents() {
     // A new EventSource resumes with ?after=; the browser's own reconnects send Last-Event-ID, which wins.
     const source = new EventSource(view.lastId === null ? "/api/events" : `/api/events?after=${view.lastId}`);
-    view.source = source;
     source.addEventListener("open", () => {
       setLive("live", "live");
       stopPolling();

@@ -1,0 +1,38 @@
+"""What the registries that keep one document (the JSON file, the PostgreSQL row) share: every change is one of the
+domain's registry functions applied to the current document, and deleted seeds are remembered."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from computeadvisor.domain import registry as reg
+from computeadvisor.domain.events import NewEvent
+from computeadvisor.domain.providers import ProviderRecord
+from computeadvisor.ports.provider_registry import ProviderRegistry
+
+T = TypeVar("T")
+Change = Callable[[reg.RegistryDocument], tuple[reg.RegistryDocument, T]]
+
+
+class DocumentRegistry(ProviderRegistry):
+    """A registry whose store supplies :meth:`_change`: apply ``change`` to the current document, durably."""
+
+    def __init__(self) -> None:
+        self._seed_ids: set[str] = set()
+
+    @abstractmethod
+    async def _change(self, change: Change[T], event: NewEvent | None = None) -> T:
+        """Apply ``change`` to the stored document and save the result (and ``event``, where ``logs_events``)."""
+
+    async def upsert(self, record: ProviderRecord, event: NewEvent | None = None) -> ProviderRecord:
+        return await self._change(lambda doc: reg.upsert(doc, record), event)
+
+    async def delete(self, provider_id: str, event: NewEvent | None = None) -> None:
+        is_seed = provider_id in self._seed_ids
+        await self._change(lambda doc: (reg.delete(doc, provider_id, is_seed=is_seed), None), event)
+
+    async def add_seeds(self, seeds: Sequence[ProviderRecord]) -> list[str]:
+        self._seed_ids.update(seed.id for seed in seeds)
+        return await self._change(lambda doc: reg.add_seeds(doc, seeds))
