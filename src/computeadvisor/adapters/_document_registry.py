@@ -1,5 +1,6 @@
-"""What the registries that keep one document (the JSON file, the PostgreSQL row) share: every change is one of the
-domain's registry functions applied to the current document, and deleted seeds are remembered."""
+"""What the registries that keep one document (the JSON file, the PostgreSQL row) share: reads answer from the
+current document, every change is one of the domain's registry functions applied to it, and deleted seeds are
+remembered."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import TypeVar
 
 from computeadvisor.domain import registry as reg
 from computeadvisor.domain.events import NewEvent
-from computeadvisor.domain.providers import ProviderRecord
+from computeadvisor.domain.providers import ProviderRecord, RegistryStats, registry_stats
 from computeadvisor.ports.provider_registry import ProviderRegistry
 
 T = TypeVar("T")
@@ -21,6 +22,24 @@ class DocumentRegistry(ProviderRegistry):
 
     def __init__(self) -> None:
         self._seed_ids: set[str] = set()
+
+    @abstractmethod
+    async def _fresh(self) -> reg.RegistryDocument:
+        """The document as now stored (another process's changes included)."""
+
+    @abstractmethod
+    def _saved(self) -> bool:
+        """Whether the store holds a document at all (``stats.persisted``), as of the last read or change."""
+
+    async def records(self) -> list[ProviderRecord]:
+        return list((await self._fresh()).providers)
+
+    async def get(self, provider_id: str) -> ProviderRecord | None:
+        return (await self._fresh()).find(provider_id)
+
+    async def stats(self) -> RegistryStats:
+        doc = await self._fresh()
+        return registry_stats(doc.providers, persisted=self._saved())
 
     @abstractmethod
     async def _change(self, change: Change[T], event: NewEvent | None = None) -> T:

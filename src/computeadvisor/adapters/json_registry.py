@@ -23,7 +23,7 @@ from computeadvisor.adapters.storage_errors import storage_error
 from computeadvisor.domain import registry as reg
 from computeadvisor.domain.errors import CorruptDocument, StorageError
 from computeadvisor.domain.events import NewEvent
-from computeadvisor.domain.providers import STORAGE_PATH, ProviderRecord, RegistryStats, registry_stats
+from computeadvisor.domain.providers import STORAGE_PATH
 
 T = TypeVar("T")
 log = logging.getLogger("computeadvisor.registry")
@@ -106,15 +106,8 @@ class JsonFileRegistry(DocumentRegistry):
 
         await asyncio.to_thread(load)
 
-    async def records(self) -> list[ProviderRecord]:
-        return list((await self._fresh()).providers)
-
-    async def get(self, provider_id: str) -> ProviderRecord | None:
-        return (await self._fresh()).find(provider_id)
-
-    async def stats(self) -> RegistryStats:
-        doc = await self._fresh()
-        return registry_stats(doc.providers, persisted=self._persisted)
+    def _saved(self) -> bool:
+        return self._persisted
 
     # -- writing -------------------------------------------------------------------------------------------
 

@@ -19,7 +19,6 @@ from computeadvisor.adapters._document_registry import Change, DocumentRegistry
 from computeadvisor.adapters._pg import PgPool, placeholders
 from computeadvisor.domain import registry as reg
 from computeadvisor.domain.events import DEFAULT_EVENT_RETENTION, NewEvent
-from computeadvisor.domain.providers import ProviderRecord, RegistryStats, registry_stats
 
 T = TypeVar("T")
 READ = "SELECT version, CASE WHEN version = %s THEN NULL ELSE document END FROM provider_registry WHERE singleton"
@@ -77,15 +76,8 @@ class PostgresRegistry(DocumentRegistry):
             self._version = version
         return self._doc
 
-    async def records(self) -> list[ProviderRecord]:
-        return list((await self._fresh()).providers)
-
-    async def get(self, provider_id: str) -> ProviderRecord | None:
-        return (await self._fresh()).find(provider_id)
-
-    async def stats(self) -> RegistryStats:
-        doc = await self._fresh()
-        return registry_stats(doc.providers, persisted=self._version > 0)
+    def _saved(self) -> bool:
+        return self._version > 0
 
     async def _change(self, change: Change[T], event: NewEvent | None = None) -> T:
         def work() -> tuple[reg.RegistryDocument, int, T]:
