@@ -11,6 +11,7 @@ import pytest
 
 from computeadvisor.adapters.postgres_jobs import PostgresJobStore
 from computeadvisor.adapters.postgres_registry import PostgresRegistry
+from computeadvisor.app.bootstrap import opened
 from computeadvisor.domain.errors import NotFound
 from computeadvisor.domain.events import provider_event
 from computeadvisor.domain.job_requests import parse_claim, parse_complete
@@ -48,9 +49,7 @@ async def test_a_provider_saved_through_one_replica_is_read_by_the_next_request_
     _postgres.require()
     url, schema = _postgres.database_url(), _postgres.schema_for(tmp_path / "registry")
     first, second = PostgresRegistry(url, schema=schema), PostgresRegistry(url, schema=schema)
-    await first.open()
-    await second.open()
-    try:
+    async with opened(first, second):
         assert await second.records() == []
         await first.upsert(ProviderRecord(id="rp", kind="runpod", meta={"cost_per_minute": 0.1}))
         assert [r.id for r in await second.records()] == ["rp"]  # no waiting, no notification: the next read
@@ -61,18 +60,13 @@ async def test_a_provider_saved_through_one_replica_is_read_by_the_next_request_
         await asyncio.gather(*(save(first if n % 2 else second, n) for n in range(20)))  # none lost
         assert sorted(r.id for r in await first.records()) == sorted(["rp", *(f"p{n}" for n in range(20))])
         assert (await second.stats()).total == 21
-    finally:
-        await first.close()
-        await second.close()
 
 
 async def test_a_registry_change_and_its_event_commit_together(tmp_path: Path) -> None:
     _postgres.require()
     url, schema = _postgres.database_url(), _postgres.schema_for(tmp_path / "shared")
     jobs, registry = PostgresJobStore(url, schema=schema), PostgresRegistry(url, schema=schema)
-    await jobs.open()
-    await registry.open()
-    try:
+    async with opened(jobs, registry):
         assert registry.logs_events
         saved = provider_event("rp", "upsert", 1_760_000_000.0)
         await registry.upsert(ProviderRecord(id="rp", kind="runpod"), saved)
@@ -85,9 +79,6 @@ async def test_a_registry_change_and_its_event_commit_together(tmp_path: Path) -
             ("provider", "rp", "delete"),
         ]
         assert (await jobs.event_bounds())[1] == events[-1].id
-    finally:
-        await registry.close()
-        await jobs.close()
 
 
 async def test_concurrent_writers_with_trimming_and_pruning_never_fail(tmp_path: Path) -> None:
@@ -96,8 +87,7 @@ async def test_concurrent_writers_with_trimming_and_pruning_never_fail(tmp_path:
     _postgres.require()
     store = PostgresJobStore(_postgres.database_url(), schema=_postgres.schema_for(tmp_path / "busy"), pool_size=16,
                              retention=5, event_retention=10)  # fmt: skip
-    await store.open()
-    try:
+    async with opened(store):
 
         async def worker(n: int) -> None:
             for k in range(15):
@@ -114,5 +104,3 @@ async def test_concurrent_writers_with_trimming_and_pruning_never_fail(tmp_path:
         assert counts.queues.local == len(state.queues.local) and counts.active == len(state.active) == 0
         oldest, newest = await store.event_bounds()
         assert oldest is not None and newest - oldest < 10 + 16 * 3
-    finally:
-        await store.close()
