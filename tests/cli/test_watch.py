@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from computeadvisor.app.cli.watch import SseMessage, parse_sse
+from computeadvisor.client.sse import SseMessage, parse_sse
 from tests.e2e._harness import CLI_TIMEOUT_S, ServerLauncher, clean_env
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,6 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
 from litestar.types import ExceptionHandlersMap
 
-from computeadvisor.app.schemas import ErrorBody, Feature
 from computeadvisor.domain.errors import (
     ComputeAdvisorError,
     Conflict,
@@ -20,6 +19,7 @@ from computeadvisor.domain.errors import (
     StorageFull,
     Unavailable,
 )
+from computeadvisor.wire import ErrorBody, Feature
 
 log = logging.getLogger("computeadvisor.http")
 

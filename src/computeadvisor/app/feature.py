@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from computeadvisor.app.schemas import Feature
 from computeadvisor.ports.feature_flags import FeatureFlags
+from computeadvisor.wire import Feature
 
 
 def current_feature(flags: FeatureFlags) -> Feature:

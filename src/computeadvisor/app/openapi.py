@@ -18,7 +18,7 @@ from litestar import Request
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from computeadvisor.app.request_bodies import DEVICE, REQUEST_BODIES, SCHEMA_RULES, present_devices
-from computeadvisor.app.schemas import ErrorBody
+from computeadvisor.wire import ErrorBody
 
 ERROR_STATUSES = {
     "400": "Invalid JSON, a non-object body, or a field of the wrong type, format or range (the detail names it).",

@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from msgspec import UNSET, UnsetType
 
-from computeadvisor.app.schemas import (
+from computeadvisor.domain.placement import Places, RemotePlace, plan, remote_places
+from computeadvisor.domain.plan_request import parse_plan_request
+from computeadvisor.domain.providers import ProviderRecord
+from computeadvisor.domain.runtime_model import DEFAULT_SECONDS_PER_UNIT, LearnedRate, RunModel
+from computeadvisor.domain.values import iso_utc
+from computeadvisor.wire import (
     DefaultRates,
     ModelAnswer,
     ModelResponse,
@@ -17,11 +22,6 @@ from computeadvisor.app.schemas import (
     PolicyView,
     extending,
 )
-from computeadvisor.domain.placement import Places, RemotePlace, plan, remote_places
-from computeadvisor.domain.plan_request import parse_plan_request
-from computeadvisor.domain.providers import ProviderRecord
-from computeadvisor.domain.runtime_model import DEFAULT_SECONDS_PER_UNIT, LearnedRate, RunModel
-from computeadvisor.domain.values import iso_utc
 
 if TYPE_CHECKING:  # the planner is one of the service's parts: Services builds it
     from computeadvisor.app.services import Services

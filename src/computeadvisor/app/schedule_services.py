@@ -9,7 +9,13 @@ from typing import Any
 
 from computeadvisor.app.feature import current_feature
 from computeadvisor.app.metrics import Metrics
-from computeadvisor.app.schemas import (
+from computeadvisor.domain import job_requests as requests
+from computeadvisor.domain.job_spec import parse_enqueue
+from computeadvisor.domain.jobs import QUEUES, Job, JobCounts, JobStatus, PriceBook, QueueDepths
+from computeadvisor.ports.feature_flags import FeatureFlags
+from computeadvisor.ports.job_store import JobStore
+from computeadvisor.ports.provider_registry import ProviderRegistry
+from computeadvisor.wire import (
     BoardResponse,
     ClaimResponse,
     EnqueueResponse,
@@ -19,12 +25,6 @@ from computeadvisor.app.schemas import (
     StateResponse,
     extending,
 )
-from computeadvisor.domain import job_requests as requests
-from computeadvisor.domain.job_spec import parse_enqueue
-from computeadvisor.domain.jobs import QUEUES, Job, JobCounts, JobStatus, PriceBook, QueueDepths
-from computeadvisor.ports.feature_flags import FeatureFlags
-from computeadvisor.ports.job_store import JobStore
-from computeadvisor.ports.provider_registry import ProviderRegistry
 
 
 def _nothing() -> None:

@@ -14,7 +14,24 @@ from computeadvisor.app.health_fanout import probe_all
 from computeadvisor.app.metrics import Metrics, Snapshot
 from computeadvisor.app.plan_services import PlanService
 from computeadvisor.app.schedule_services import ScheduleService
-from computeadvisor.app.schemas import (
+from computeadvisor.domain import advisor, costs
+from computeadvisor.domain.errors import InvalidInput, NotFound
+from computeadvisor.domain.events import NewEvent, policy_event, provider_event
+from computeadvisor.domain.hardware import SystemSample, device_entries
+from computeadvisor.domain.health import with_provider
+from computeadvisor.domain.policy import MODES, GpuPolicy, apply_policy_update, select_gpu, sticky_choice
+from computeadvisor.domain.providers import (
+    ProviderRecord,
+    masked,
+    remote_candidates,
+    seeds_from_documents,
+    validate_provider,
+)
+from computeadvisor.domain.values import debug_from_body, iso_utc
+from computeadvisor.ports import FeatureFlags, JobStore, MetricsSource, ProviderRegistry, SettingsStore
+from computeadvisor.ports.health_probe import HealthProbe
+from computeadvisor.ports.lifecycle import Lifecycle
+from computeadvisor.wire import (
     AdviseDebug,
     AdviseResponse,
     AdvisorDebug,
@@ -34,23 +51,6 @@ from computeadvisor.app.schemas import (
     Unsupported,
     extending,
 )
-from computeadvisor.domain import advisor, costs
-from computeadvisor.domain.errors import InvalidInput, NotFound
-from computeadvisor.domain.events import NewEvent, policy_event, provider_event
-from computeadvisor.domain.hardware import SystemSample, device_entries
-from computeadvisor.domain.health import with_provider
-from computeadvisor.domain.policy import MODES, GpuPolicy, apply_policy_update, select_gpu, sticky_choice
-from computeadvisor.domain.providers import (
-    ProviderRecord,
-    masked,
-    remote_candidates,
-    seeds_from_documents,
-    validate_provider,
-)
-from computeadvisor.domain.values import debug_from_body, iso_utc
-from computeadvisor.ports import FeatureFlags, JobStore, MetricsSource, ProviderRegistry, SettingsStore
-from computeadvisor.ports.health_probe import HealthProbe
-from computeadvisor.ports.lifecycle import Lifecycle
 
 
 class Adapters(msgspec.Struct, frozen=True, kw_only=True):

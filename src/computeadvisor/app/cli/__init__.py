@@ -14,6 +14,7 @@ from computeadvisor.app.cli.gpu import gpu
 from computeadvisor.app.cli.plan import plan
 from computeadvisor.app.cli.serve import check, serve
 from computeadvisor.app.cli.watch import watch
+from computeadvisor.app.cli.worker import worker
 
 
 @click.group()
@@ -22,7 +23,7 @@ def main() -> None:
     """Where GPU render jobs should run, what they cost, and durable queues for them."""
 
 
-for command in (serve, check, gpu, providers, advise, costs, plan, queue):
+for command in (serve, check, gpu, providers, advise, costs, plan, queue, worker):
     main.add_command(command)
 queue.add_command(watch)
 

@@ -12,18 +12,17 @@ import httpx
 import msgspec
 
 from computeadvisor.app.cli.output import EXIT_SERVER_ERROR, EXIT_UNREACHABLE
+from computeadvisor.client.sync import DEFAULT_BASE, auth_headers
 
 F = TypeVar("F", bound=Callable[..., Any])
-DEFAULT_BASE = "http://127.0.0.1:8001"
 
 
 class Api:
     """Calls one server; an error answer exits 1 with its detail, no answer exits 3."""
 
     def __init__(self, base: str, token: str | None, *, timeout_s: float = 30.0) -> None:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.base = base.rstrip("/")
-        self._client = httpx.Client(base_url=self.base, headers=headers, timeout=timeout_s, trust_env=False)
+        self._client = httpx.Client(base_url=self.base, headers=auth_headers(token), timeout=timeout_s, trust_env=False)
 
     def call(self, method: str, path: str, body: Any = None, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """The JSON object the server answered with."""

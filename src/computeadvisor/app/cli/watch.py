@@ -7,8 +7,6 @@ stream is resumed from the last event id with a capped backoff, and a ``reset`` 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,48 +19,12 @@ from rich.table import Table
 from rich.text import Text
 
 from computeadvisor.app.cli.client import Api, server_options
+from computeadvisor.client.sse import SseMessage, parse_sse
 
 BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
 """Waits before reconnecting after a dropped stream, the last repeated while the server stays away."""
 LIMIT = 10
 RECENT_EVENTS = 5
-
-
-@dataclass
-class SseMessage:
-    """One Server-Sent Events message (``id`` None for live-only ones such as ``reset``)."""
-
-    event: str
-    data: str
-    id: int | None = None
-
-
-@dataclass
-class _Pending:
-    event: str = "message"
-    data: list[str] = field(default_factory=list)
-    id: int | None = None
-
-
-def parse_sse(lines: Iterable[str]) -> Iterator[SseMessage]:
-    """The messages of an event stream, line by line (comments such as keep-alives are skipped)."""
-    pending = _Pending()
-    for line in lines:
-        if not line:
-            if pending.data:
-                yield SseMessage(event=pending.event, data="\n".join(pending.data), id=pending.id)
-            pending = _Pending()
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        value = value.removeprefix(" ")
-        if name == "event":
-            pending.event = value
-        elif name == "data":
-            pending.data.append(value)
-        elif name == "id" and value.isdigit():
-            pending.id = int(value)
 
 
 def _since(iso: str | None, now: float) -> str:

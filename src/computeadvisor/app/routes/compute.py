@@ -9,10 +9,10 @@ from litestar.di import NamedDependency
 from litestar.handlers import HTTPRouteHandler
 
 from computeadvisor.app.body import json_object
-from computeadvisor.app.schemas import AdviseResponse, CostsResponse, ModelResponse, PlanResponse
 from computeadvisor.app.security import TOKEN_FOR_DEBUG, require_token_for_debug_body
 from computeadvisor.app.services import Services
 from computeadvisor.domain.values import debug_from_body
+from computeadvisor.wire import AdviseResponse, CostsResponse, ModelResponse, PlanResponse
 
 
 @post("/api/compute/advise", status_code=200, security=TOKEN_FOR_DEBUG)

@@ -10,10 +10,10 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromQuery
 
 from computeadvisor.app.body import json_object
-from computeadvisor.app.schemas import GpuListResponse, PolicyResponse, PolicySaved
 from computeadvisor.app.security import TOKEN, TOKEN_FOR_DEBUG, require_token
 from computeadvisor.app.services import Services
 from computeadvisor.domain.values import is_on
+from computeadvisor.wire import GpuListResponse, PolicyResponse, PolicySaved
 
 
 @get("/api/gpu/list", security=TOKEN_FOR_DEBUG)

@@ -10,7 +10,10 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from computeadvisor.app.body import json_object
-from computeadvisor.app.schemas import (
+from computeadvisor.app.security import TOKEN, TOKEN_FOR_DEBUG, require_token
+from computeadvisor.app.services import Services
+from computeadvisor.domain.values import is_on
+from computeadvisor.wire import (
     HealthAll,
     HealthOne,
     ProviderDeleted,
@@ -18,9 +21,6 @@ from computeadvisor.app.schemas import (
     ProvidersResponse,
     Unsupported,
 )
-from computeadvisor.app.security import TOKEN, TOKEN_FOR_DEBUG, require_token
-from computeadvisor.app.services import Services
-from computeadvisor.domain.values import is_on
 
 
 @get("/api/providers", security=TOKEN_FOR_DEBUG)

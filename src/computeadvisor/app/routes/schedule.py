@@ -10,7 +10,9 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery
 
 from computeadvisor.app.body import json_object
-from computeadvisor.app.schemas import (
+from computeadvisor.app.security import TOKEN, require_token
+from computeadvisor.app.services import Services
+from computeadvisor.wire import (
     BoardResponse,
     ClaimResponse,
     EnqueueResponse,
@@ -18,8 +20,6 @@ from computeadvisor.app.schemas import (
     ScheduleHealth,
     StateResponse,
 )
-from computeadvisor.app.security import TOKEN, require_token
-from computeadvisor.app.services import Services
 
 Req = Request[Any, Any, Any]
 Svc = NamedDependency[Services]

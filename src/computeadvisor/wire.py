@@ -1,4 +1,8 @@
-"""The JSON bodies the HTTP routes answer with (msgspec Structs, so OpenAPI shows the real shapes)."""
+"""The JSON bodies the HTTP routes answer with, as msgspec Structs.
+
+The app encodes them (so OpenAPI shows the real shapes) and :mod:`computeadvisor.client` decodes them, so a
+field added to an answer reaches both sides from this one place. Pure data: msgspec and the domain only.
+"""
 
 from __future__ import annotations
 
