@@ -89,12 +89,12 @@ def providers_health() -> Call[wire.HealthAll]:
     return Call("GET", "/api/providers/health", wire.HealthAll)
 
 
-def provider_quota(provider_id: str | None) -> Call[wire.Unsupported]:
-    return Call("GET", "/api/providers/quota", wire.Unsupported, params=_fields(id=provider_id))
+def provider_quota(provider_id: str) -> Call[wire.Unsupported]:
+    return Call("GET", "/api/providers/quota", wire.Unsupported, params={"id": provider_id})
 
 
-def provider_templates(provider_id: str | None) -> Call[wire.Unsupported]:
-    return Call("GET", "/api/providers/templates", wire.Unsupported, params=_fields(id=provider_id))
+def provider_templates(provider_id: str) -> Call[wire.Unsupported]:
+    return Call("GET", "/api/providers/templates", wire.Unsupported, params={"id": provider_id})
 
 
 # -- advice, costs, plan, model (§3, §4, §10) -----------------------------------------------------------------

@@ -92,11 +92,11 @@ class AsyncClient:
         """``GET /api/providers/health``: probe every provider."""
         return self.send(calls.providers_health())
 
-    def provider_quota(self, provider_id: str | None = None) -> Awaitable[wire.Unsupported]:
+    def provider_quota(self, provider_id: str) -> Awaitable[wire.Unsupported]:
         """``GET /api/providers/quota`` (no vendor adapters: always ``unsupported``)."""
         return self.send(calls.provider_quota(provider_id))
 
-    def provider_templates(self, provider_id: str | None = None) -> Awaitable[wire.Unsupported]:
+    def provider_templates(self, provider_id: str) -> Awaitable[wire.Unsupported]:
         """``GET /api/providers/templates`` (no vendor adapters: always ``unsupported``)."""
         return self.send(calls.provider_templates(provider_id))
 

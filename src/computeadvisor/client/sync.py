@@ -111,11 +111,11 @@ class Client:
         """``GET /api/providers/health``: probe every provider."""
         return self.send(calls.providers_health())
 
-    def provider_quota(self, provider_id: str | None = None) -> wire.Unsupported:
+    def provider_quota(self, provider_id: str) -> wire.Unsupported:
         """``GET /api/providers/quota`` (no vendor adapters: always ``unsupported``)."""
         return self.send(calls.provider_quota(provider_id))
 
-    def provider_templates(self, provider_id: str | None = None) -> wire.Unsupported:
+    def provider_templates(self, provider_id: str) -> wire.Unsupported:
         """``GET /api/providers/templates`` (no vendor adapters: always ``unsupported``)."""
         return self.send(calls.provider_templates(provider_id))
 

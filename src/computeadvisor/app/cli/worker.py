@@ -16,7 +16,9 @@ from computeadvisor.client.sync import DEFAULT_BASE
 from computeadvisor.client.worker import default_worker_id
 
 
-def _handler(executor: str, comfyui_url: str | None, command: tuple[str, ...], worker_id: str) -> Handler:
+def _handler(
+    executor: str, comfyui_url: str | None, command: tuple[str, ...], worker_id: str, kill_after: float
+) -> Handler:
     if executor == "comfyui":
         if not comfyui_url:
             raise click.UsageError("--executor comfyui needs --comfyui-url")
@@ -25,7 +27,7 @@ def _handler(executor: str, comfyui_url: str | None, command: tuple[str, ...], w
         return comfyui_handler(comfyui_url, client_id=f"computeadvisor-{worker_id}")
     if not command:
         raise click.UsageError("give the command to run per job after --, e.g. -- sh -c 'render.sh'")
-    return command_handler(command)
+    return command_handler(command, kill_after_s=kill_after)
 
 
 @click.command("worker", context_settings={"show_default": True})
@@ -35,6 +37,7 @@ def _handler(executor: str, comfyui_url: str | None, command: tuple[str, ...], w
 @click.option("--lease-seconds", type=click.IntRange(min=3), default=60, help="Lease per claim; heartbeat every third.")
 @click.option("--max-jobs", type=click.IntRange(min=1), help="Exit after this many jobs. [default: run until stopped]")
 @click.option("--grace", type=click.FloatRange(min=0), default=30.0, help="Seconds SIGTERM/SIGINT waits for jobs.")
+@click.option("--kill-after", type=click.FloatRange(min=0), default=10.0, help="SIGKILL this long after SIGTERM.")
 @click.option("--worker-id", help="Name in runs and on the board. [default: <host>:<pid>]")
 @click.option("--executor", type=click.Choice(["command", "comfyui"]), default="command", help="How a job runs.")
 @click.option("--comfyui-url", help="The ComfyUI server for --executor comfyui, e.g. http://127.0.0.1:8188.")
@@ -43,7 +46,7 @@ def _handler(executor: str, comfyui_url: str | None, command: tuple[str, ...], w
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def worker(
     queue_name: str, device_id: str | None, concurrency: int, lease_seconds: int, max_jobs: int | None, grace: float,
-    worker_id: str | None, executor: str, comfyui_url: str | None, base: str, token: str | None,
+    kill_after: float, worker_id: str | None, executor: str, comfyui_url: str | None, base: str, token: str | None,
     command: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Claim jobs and run COMMAND once per job (after --): the job's record on stdin, its id in
@@ -53,7 +56,7 @@ def worker(
     stderr. SIGTERM or Ctrl-C stops claiming and waits --grace seconds, then stops the commands and requeues.
     """
     worker_id = worker_id or default_worker_id()
-    handler = _handler(executor, comfyui_url, command, worker_id)
+    handler = _handler(executor, comfyui_url, command, worker_id, kill_after)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the job lines
     options = WorkerOptions(
