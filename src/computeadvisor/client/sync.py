@@ -6,7 +6,7 @@ Every method raises :class:`~computeadvisor.client.errors.ApiError` (status and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -59,7 +59,7 @@ class Client:
 
     def events(
         self, *, after: int | None = None, types: str | None = None, queue: str | None = None
-    ) -> Iterator[SseMessage]:
+    ) -> Generator[SseMessage, None, None]:
         """``GET /api/events``: messages as they come (replayed from ``after``); ends when the stream ends."""
         params = {k: v for k, v in {"after": after, "types": types, "queue": queue}.items() if v is not None}
         try:
