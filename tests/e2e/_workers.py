@@ -25,7 +25,8 @@ class WorkerProcess:
     _log: IO[bytes]
 
     def log_text(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def signal(self, sig: signal.Signals) -> None:
