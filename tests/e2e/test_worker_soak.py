@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import operator
 import signal
 import sqlite3
 from collections.abc import Iterator
@@ -60,7 +62,7 @@ def test_four_workers_drain_2000_jobs_through_five_kills_of_the_service(
     pool = [farm.start(server.base_url, *options, "--worker-id", f"soak-w{n}", command=command) for n in range(4)]
     for kill in range(1, KILLS + 1):
         target = kill * JOBS // (KILLS + 2)
-        poll(lambda: store_counts(root).get("succeeded", 0), lambda done, t=target: done >= t, timeout_s=120)
+        poll(lambda: store_counts(root).get("succeeded", 0), functools.partial(operator.le, target), timeout_s=120)
         server.kill_hard()
         server = launcher.start(root, args=args, port=server.port)
     counts = poll(lambda: store_counts(root), lambda c: c.get("succeeded", 0) == JOBS, timeout_s=DRAIN_TIMEOUT_S)
