@@ -20,7 +20,7 @@ JOB_RECORD_KEYS = {
     "id", "name", "queue", "priority", "sticky", "sticky_device_id", "device_id", "provider_id", "payload", "meta",
     "status", "attempt", "runs", "worker_id", "error", "created_ts", "created_at", "updated_ts", "updated_at",
     "started_ts", "started_at", "completed_ts", "completed_at", "duration_sec", "cost_estimate", "bytes_tx",
-    "bytes_rx", "vram_gb", "lease_expires_at",
+    "bytes_rx", "vram_gb", "lease_expires_at", "run_at_ts", "run_at",
 }  # fmt: skip
 JOB_VIEW_KEYS = [
     "id", "name", "queue", "priority", "status", "sticky", "device_id", "sticky_device_id", "provider_id",

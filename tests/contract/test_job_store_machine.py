@@ -302,7 +302,7 @@ class SchedulerMachine(RuleBasedStateMachine):
         assert all(self.run(store.state(10)) == state for store in others)
         assert all(self.run(store.board(10)) == board for store in others)
         # The planner's totals move with the jobs in every store (§10.4), and what they learned agrees (§10.3).
-        workload = workload_of(self.run(first.get(job_id)) for job_id in self.model)
+        workload = workload_of((self.run(first.get(job_id)) for job_id in self.model), self.clock.now)
         assert all(self.run(store.workload()) == workload for store in self.stores)
         events = self.run(first.events_after(0, 10_000))  # every transition logged, the same in every store (§11)
         assert all(self.run(store.events_after(0, 10_000)) == events for store in others)

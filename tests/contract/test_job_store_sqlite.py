@@ -42,7 +42,7 @@ async def test_layout_pragmas_and_migration_table(store: SqliteJobStore, tmp_pat
     await store.enqueue(parse_enqueue({"id": "a"}))
     assert query(store.path, "PRAGMA journal_mode") == [("wal",)]
     assert query(store.path, "PRAGMA integrity_check") == [("ok",)]
-    assert query(store.path, "SELECT version FROM schema_migrations") == [(1,), (2,), (3,)]
+    assert query(store.path, "SELECT version FROM schema_migrations") == [(1,), (2,), (3,), (4,)]
 
 
 async def test_reopen_keeps_jobs_leases_counts_and_order(tmp_path: Path) -> None:
@@ -237,6 +237,7 @@ async def test_a_version_1_database_is_migrated_with_its_history_and_queues(tmp_
             """DROP TABLE run_model; DROP TABLE queued_work;
             DROP TRIGGER jobs_work_insert; DROP TRIGGER jobs_work_leave; DROP TRIGGER jobs_work_enter;
             DROP TRIGGER jobs_work_delete; ALTER TABLE jobs DROP COLUMN work_units; DROP TABLE events;
+            DROP INDEX jobs_scheduled; ALTER TABLE jobs DROP COLUMN run_at_ts;
             DELETE FROM schema_migrations WHERE version >= 2;"""
         )
     reopened = SqliteJobStore(tmp_path, clock=clock)

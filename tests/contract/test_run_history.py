@@ -85,7 +85,7 @@ async def test_the_workload_follows_every_transition(store: JobStore, clock: Fak
     async def agrees() -> Workload:
         workload = await store.workload()
         jobs = [await store.get(job_id) for job_id in ("a", "b", "c", "r")]
-        assert workload == workload_of(jobs)
+        assert workload == workload_of(jobs, clock.now)
         return workload
 
     await store.enqueue(parse_enqueue({"id": "a", "payload": {"work_units": 4}}))

@@ -54,7 +54,12 @@ def test_replicas_share_one_queue_and_one_event_order(launcher: ServerLauncher, 
     assert [e.id for e in events] == list(range(1, 61))  # one id order, none missed or repeated, from both replicas
     assert sorted(e.data["to"] for e in events).count("succeeded") == 20
     state = httpx.get(f"{b.base_url}/api/schedule/state", timeout=10).json()
-    assert state["counts"] == {"queues": {"local": 0, "remote": 0}, "active": 0, "completed": 20}
+    assert state["counts"] == {
+        "queues": {"local": 0, "remote": 0},
+        "active": 0,
+        "completed": 20,
+        "scheduled": {"local": 0, "remote": 0},
+    }
 
 
 def test_a_claim_waiting_on_one_replica_takes_a_job_enqueued_on_another(

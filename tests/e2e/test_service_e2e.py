@@ -151,7 +151,12 @@ def test_seed_user_flow_register_price_advise_delete(server: RunningServer) -> N
             "vram_requested_gb": None,
             "payload_keys": ["height", "priority", "width"],
         }
-        assert debug["scheduler"] == {"queues": {"local": 0, "remote": 0}, "active": 0, "completed": 0}
+        assert debug["scheduler"] == {
+            "queues": {"local": 0, "remote": 0},
+            "active": 0,
+            "completed": 0,
+            "scheduled": {"local": 0, "remote": 0},
+        }
         assert debug["allow_remote"] is False
         assert debug["registry"]["total"] == 1
 

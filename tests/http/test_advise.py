@@ -123,7 +123,12 @@ def test_debug_job_echo(client: TestClient) -> None:  # type: ignore[type-arg]
         "remote_queue_saturation": 8,
     }
     assert debug["advisor"]["decision"] == {"choice": "cpu", "reason": "no GPU detected on this host"}
-    assert debug["scheduler"] == {"queues": {"local": 0, "remote": 0}, "active": 0, "completed": 0}
+    assert debug["scheduler"] == {
+        "queues": {"local": 0, "remote": 0},
+        "active": 0,
+        "completed": 0,
+        "scheduled": {"local": 0, "remote": 0},
+    }
     assert debug["allow_remote"] is False
     assert debug["policy"] == {"mode": "auto", "preferred_id": None, "manual_device": "cpu"}
     assert debug["registry"]["storage_path"] == "config/compute_providers.json"

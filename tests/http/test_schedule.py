@@ -263,7 +263,12 @@ def test_retention_prunes_the_oldest_finished_and_frees_the_id(
     api.enqueue(id="waiting")
     state = api.state()
     assert ids(state["completed"]) == ["p2", "p1"]
-    assert state["counts"] == {"queues": {"local": 1, "remote": 0}, "active": 0, "completed": 2}
+    assert state["counts"] == {
+        "queues": {"local": 1, "remote": 0},
+        "active": 0,
+        "completed": 2,
+        "scheduled": {"local": 0, "remote": 0},
+    }
     api.get("/api/schedule/jobs/p0", status=404)
     again = api.post("enqueue", {"id": "p0", "queue": "remote"})  # a pruned id can be enqueued afresh (§5.6)
     assert again["created"] is True
@@ -562,7 +567,12 @@ def test_cancel(api: Api) -> None:
     assert cancelled["started_at"] == "2025-10-09T08:53:20Z"
     api.post("complete", {"job_id": "run", "lease_token": token}, status=409)
     api.post("heartbeat", {"job_id": "run", "lease_token": token}, status=409)
-    assert api.state()["counts"] == {"queues": {"local": 0, "remote": 0}, "active": 0, "completed": 2}
+    assert api.state()["counts"] == {
+        "queues": {"local": 0, "remote": 0},
+        "active": 0,
+        "completed": 2,
+        "scheduled": {"local": 0, "remote": 0},
+    }
 
 
 def test_failing_an_unclaimed_remote_job(api: Api) -> None:
@@ -668,7 +678,12 @@ def test_state_sections_and_public_view(api: Api) -> None:
     assert ids(state["queues"]["remote"]) == ["r"]
     assert ids(state["active"]) == ["x", "y"]
     assert ids(state["completed"]) == ["f", "d"]
-    assert state["counts"] == {"queues": {"local": 2, "remote": 1}, "active": 2, "completed": 2}
+    assert state["counts"] == {
+        "queues": {"local": 2, "remote": 1},
+        "active": 2,
+        "completed": 2,
+        "scheduled": {"local": 0, "remote": 0},
+    }
     items = [*state["queues"]["local"], *state["queues"]["remote"], *state["active"], *state["completed"]]
     for item in items:
         assert list(item) == PUBLIC_KEYS
@@ -684,7 +699,12 @@ def test_state_limit_applies_per_section_and_counts_do_not(api: Api) -> None:
     assert ids(state["queues"]["remote"]) == ["r"]
     assert ids(state["active"]) == ["x"]
     assert ids(state["completed"]) == ["f"]
-    assert state["counts"] == {"queues": {"local": 2, "remote": 1}, "active": 2, "completed": 2}
+    assert state["counts"] == {
+        "queues": {"local": 2, "remote": 1},
+        "active": 2,
+        "completed": 2,
+        "scheduled": {"local": 0, "remote": 0},
+    }
     assert api.state(limit=1000)["counts"] == state["counts"]
     assert ids(api.get("/api/schedule/state", params={"limit": " 2 "})["queues"]["local"]) == ["a", "b"]
 
@@ -761,7 +781,12 @@ def test_get_unknown_job_is_404(api: Api) -> None:
 
 def test_advise_debug_scheduler_counts(api: Api) -> None:
     fresh = api.get_advise({"debug": True})["debug"]["scheduler"]
-    assert fresh == {"queues": {"local": 0, "remote": 0}, "active": 0, "completed": 0}
+    assert fresh == {
+        "queues": {"local": 0, "remote": 0},
+        "active": 0,
+        "completed": 0,
+        "scheduled": {"local": 0, "remote": 0},
+    }
     for n in range(3):
         api.enqueue(id=f"l{n}")
     api.enqueue(id="r0", queue="remote")
@@ -770,7 +795,12 @@ def test_advise_debug_scheduler_counts(api: Api) -> None:
     api.claim()
     api.post("complete", {"job_id": "l1"})
     answer = api.get_advise({"job": {"width": 1024, "height": 1024}, "debug": True, "context": {"has_gpu": True}})
-    assert answer["debug"]["scheduler"] == {"queues": {"local": 1, "remote": 2}, "active": 1, "completed": 1}
+    assert answer["debug"]["scheduler"] == {
+        "queues": {"local": 1, "remote": 2},
+        "active": 1,
+        "completed": 1,
+        "scheduled": {"local": 0, "remote": 0},
+    }
     assert answer["context"]["local_queue_depth"] == 1
     assert answer["context"]["remote_queue_depth"] == 2
 
@@ -934,3 +964,29 @@ def test_a_waiting_claim_on_an_empty_queue_answers_null_after_its_wait(memory_ap
 def test_wait_seconds_must_be_an_integer_from_0_to_30(memory_api: Api, bad: object) -> None:
     answer = memory_api.post("claim", {"wait_seconds": bad}, status=400)
     assert answer["detail"].startswith("wait_seconds")
+
+
+def test_scheduling_fields_are_checked_and_named(api: Api) -> None:
+    """§15 enqueue additions: a bad value is a 400 naming its field, and nothing is stored."""
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"run_at": "tomorrow"}, "run_at"),
+        ({"run_at": "1700000000"}, "run_at"),  # epoch seconds are a JSON number
+        ({"run_at": "2026-13-01T00:00:00Z"}, "run_at"),
+        ({"run_at": 1e13}, "run_at"),
+        ({"run_at": True}, "run_at"),
+        ({"delay_seconds": -1}, "delay_seconds"),
+        ({"delay_seconds": "10"}, "delay_seconds"),
+        ({"max_attempts": 0}, "max_attempts"),
+        ({"max_attempts": 1.5}, "max_attempts"),
+        ({"max_attempts": 1001}, "max_attempts"),
+        ({"backoff_seconds": "fast"}, "backoff_seconds"),
+        ({"backoff_seconds": 2**31}, "backoff_seconds"),
+    ]
+    for body, field in cases:
+        answer = api.post("enqueue", {"id": "s", **body}, status=400)
+        assert field in answer["detail"], (body, answer)
+    assert api.state()["counts"]["queues"] == {"local": 0, "remote": 0}
+    job = api.post("enqueue", {"id": "s", "run_at": "2999-01-01T12:00:00+01:00", "max_attempts": 4})["job"]
+    assert (job["run_at"], job["status"]) == ("2999-01-01T11:00:00Z", "queued")
+    assert api.state()["counts"]["scheduled"] == {"local": 1, "remote": 0}
+    assert api.post("claim", {})["job"] is None

@@ -119,7 +119,7 @@ def test_the_workload_aggregates_queued_jobs_by_queue_place_and_priority() -> No
         job(id="e", status=JobStatus.RUNNING, device_id="gpu:0", started_ts=50.0, payload={"work_units": 6}),
         job(id="f", status=JobStatus.SUCCEEDED),
     ]
-    assert workload_of(jobs) == Workload(
+    assert workload_of(jobs, 100.0) == Workload(
         queued=(
             QueuedWork(queue="local", place=None, priority=0, jobs=2, work_units=5.0),
             QueuedWork(queue="local", place="gpu:1", priority=5, jobs=1, work_units=4.0),

@@ -8,11 +8,12 @@ Transitions are the pure functions of :mod:`computeadvisor.domain.job_machine`.
 
 from __future__ import annotations
 
+import math
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from computeadvisor.adapters import _sql_jobs as jobrows
 from computeadvisor.adapters import sqlite_run_history as history
@@ -46,10 +47,24 @@ from computeadvisor.domain.jobs import (
 )
 from computeadvisor.domain.runtime_model import MIN_SAMPLES, ModelEntry
 from computeadvisor.domain.values import iso_utc
+from computeadvisor.domain.waiting import ScheduledWork, Workload, without_scheduled
 from computeadvisor.ports.job_store import JobStore
 
 T = TypeVar("T")
 Statements = Sequence[tuple[str, Sequence[Any]]]
+
+
+@dataclass(frozen=True)
+class Timed(Generic[T]):
+    """A read whose answer holds, without a write, until ``until`` (epoch seconds): when a scheduled job falls due."""
+
+    value: T
+    until: float = math.inf
+
+
+def next_due(scheduled: Iterable[ScheduledWork]) -> float:
+    """The earliest due time of jobs not due yet (infinity when there are none)."""
+    return min((work.next_due_ts for work in scheduled), default=math.inf)
 
 
 @dataclass(frozen=True)
@@ -127,13 +142,14 @@ class SqlJobStore(JobStore):
         return history.entries_from_rows(await self._read(history.SELECT_RECORDS))
 
     async def state(self, limit: int) -> StatePage:
-        local, remote, active, finished, counters = await self._snapshot(
+        local, remote, active, finished, counters, scheduled = await self._snapshot(
             [
                 (jobrows.SELECT_QUEUED, ("local", limit)),
                 (jobrows.SELECT_QUEUED, ("remote", limit)),
                 (f"{jobrows.SELECT_RUNNING} LIMIT ?", (limit,)),
                 (jobrows.SELECT_FINISHED, (limit,)),
                 (self._sql.select_counters, ()),
+                (jobrows.SELECT_SCHEDULED, (self._now(),)),
             ]
         )
         views = jobrows.views_from_rows
@@ -141,7 +157,7 @@ class SqlJobStore(JobStore):
             queues=QueueViews(local=views(local), remote=views(remote)),
             active=views(active),
             completed=views(finished),
-            counts=jobrows.counts_from_rows(counters),
+            counts=jobrows.counts_from_rows(counters, jobrows.scheduled_from_rows(scheduled)),
         )
 
     async def board(self, limit: int) -> Board:
@@ -164,8 +180,19 @@ class SqlJobStore(JobStore):
             "queue": request.queue,
         }
 
-    async def _read_counts(self) -> JobCounts:
-        return jobrows.counts_from_rows(await self._read(self._sql.select_counters))
+    async def _read_counts(self) -> Timed[JobCounts]:
+        """The totals now, and until when they hold without a write (the next scheduled job's due time)."""
+        now = self._now()
+        counters, rows = await self._snapshot([(self._sql.select_counters, ()), (jobrows.SELECT_SCHEDULED, (now,))])
+        scheduled = jobrows.scheduled_from_rows(rows)
+        return Timed(jobrows.counts_from_rows(counters, scheduled), next_due(scheduled))
+
+    async def _read_workload(self, queued_work: str) -> Timed[Workload]:
+        """The workload now (``queued_work``: the store's statement for the queued totals), and until when it holds."""
+        statements = [(queued_work, ()), (history.SELECT_RUNNING_WORK, ()), (jobrows.SELECT_SCHEDULED, (self._now(),))]
+        queued, running, rows = await self._snapshot(statements)
+        scheduled = jobrows.scheduled_from_rows(rows)
+        return Timed(without_scheduled(history.workload_from_rows(queued, running), scheduled), next_due(scheduled))
 
     # -- writes --------------------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from computeadvisor.domain.job_machine import JobState, LeaseState
 from computeadvisor.domain.job_spec import JobSpec
 from computeadvisor.domain.jobs import Job, JobCore, JobCounts, JobStatus, JobView, QueueDepths, Run, public_view
 from computeadvisor.domain.values import iso_utc
-from computeadvisor.domain.waiting import job_units
+from computeadvisor.domain.waiting import ScheduledWork, job_units
 
 
 class Txn(Protocol):
@@ -40,18 +40,18 @@ FINISHED_SQL = "status IN ('succeeded', 'failed', 'cancelled')"
 CORE_COLUMNS = (
     "id, name, queue, priority, sticky, sticky_device_id, device_id, provider_id, status, attempt, runs, "
     "worker_id, error, created_ts, updated_ts, started_ts, completed_ts, duration_sec, cost_estimate, "
-    "bytes_tx, bytes_rx, vram_gb, lease_expires_ts"
+    "bytes_tx, bytes_rx, vram_gb, lease_expires_ts, run_at_ts"
 )
 ALL_COLUMNS = f"{CORE_COLUMNS}, seq, lease_token, lease_seconds, spec"
 
 SELECT_JOB = f"SELECT {ALL_COLUMNS} FROM jobs WHERE id = ?"
-INSERT_JOB = f"INSERT INTO jobs ({ALL_COLUMNS}, work_units) VALUES ({', '.join('?' * 28)})"
+INSERT_JOB = f"INSERT INTO jobs ({ALL_COLUMNS}, work_units) VALUES ({', '.join('?' * 29)})"
 INSERT_NEW_JOB = f"{INSERT_JOB} ON CONFLICT (id) DO NOTHING RETURNING seq"
 UPDATE_JOB = (
     "UPDATE jobs SET seq = ?, status = ?, priority = ?, sticky_device_id = ?, device_id = ?, attempt = ?, "
     "runs = ?, worker_id = ?, error = ?, updated_ts = ?, started_ts = ?, completed_ts = ?, duration_sec = ?, "
     "cost_estimate = ?, bytes_tx = ?, bytes_rx = ?, vram_gb = ?, lease_token = ?, lease_expires_ts = ?, "
-    "lease_seconds = ? WHERE id = ?"
+    "lease_seconds = ?, run_at_ts = ? WHERE id = ?"
 )
 
 SELECT_EXPIRED = (
@@ -64,6 +64,22 @@ SELECT_QUEUED = (
 SELECT_RUNNING = f"SELECT {CORE_COLUMNS} FROM jobs WHERE status = 'running' ORDER BY started_ts, seq"
 SELECT_FINISHED = f"SELECT {CORE_COLUMNS} FROM jobs WHERE {FINISHED_SQL} ORDER BY completed_ts DESC, seq DESC LIMIT ?"
 SELECT_RUNNING_PER_QUEUE = "SELECT queue, count(*) FROM jobs WHERE status = 'running' GROUP BY queue"
+SCHEDULED_JOBS = (
+    "ALTER TABLE jobs ADD COLUMN run_at_ts DOUBLE PRECISION",
+    "CREATE INDEX jobs_scheduled ON jobs (run_at_ts) WHERE status = 'queued' AND run_at_ts IS NOT NULL",
+)
+"""The migration both databases take for §15's scheduled jobs and retries (a column and a partial index)."""
+DUE_SQL = "(run_at_ts IS NULL OR run_at_ts <= {now})"
+"""The claim's condition on a queued job (§15); ``{now}`` is the store's placeholder for the claim's time."""
+_PLACE = (
+    "CASE WHEN queue = 'remote' THEN coalesce('remote:' || provider_id, '') "
+    "ELSE coalesce(device_id, sticky_device_id, '') END"
+)
+SELECT_SCHEDULED = (
+    f"SELECT queue, {_PLACE}, priority, count(*), sum(work_units), min(run_at_ts) FROM jobs "
+    "WHERE status = 'queued' AND run_at_ts > ? GROUP BY 1, 2, 3"
+)
+"""The queued jobs not due at ``?`` per (queue, place, priority): how many, their units and the earliest due time."""
 
 _spec_decoder = msgspec.json.Decoder(JobSpec)
 _runs_decoder = msgspec.json.Decoder(tuple[Run, ...])
@@ -101,6 +117,7 @@ def _core_fields(row: Sequence[Any]) -> dict[str, Any]:
         "bytes_rx": row[20],
         "vram_gb": _real(row[21]),
         "lease_expires_at": None if row[22] is None else iso_utc(row[22]),
+        "run_at_ts": _real(row[23]),
     }
 
 
@@ -116,9 +133,9 @@ def views_from_rows(rows: Iterable[Sequence[Any]]) -> list[JobView]:
 
 def state_from_row(row: Sequence[Any]) -> JobState:
     """The stored job, from the ``ALL_COLUMNS`` of a row."""
-    spec = _spec_decoder.decode(row[26])
+    spec = _spec_decoder.decode(row[27])
     job = Job(**_core_fields(row), payload=spec.payload, meta=spec.meta)
-    expires, seq, token, seconds = row[22], row[23], row[24], row[25]
+    expires, seq, token, seconds = row[22], row[24], row[25], row[26]
     lease = None if token is None else LeaseState(token=token, expires_ts=expires, seconds=seconds)
     return JobState(job=job, seq=seq, lease=lease, spec=spec)
 
@@ -139,7 +156,7 @@ def insert_params(state: JobState) -> tuple[Any, ...]:
     return (
         j.id, j.name, j.queue, j.priority, int(j.sticky), j.sticky_device_id, j.device_id, j.provider_id,
         j.status, j.attempt, _runs_text(j), j.worker_id, j.error, j.created_ts, j.updated_ts, j.started_ts,
-        j.completed_ts, j.duration_sec, j.cost_estimate, j.bytes_tx, j.bytes_rx, j.vram_gb, expires,
+        j.completed_ts, j.duration_sec, j.cost_estimate, j.bytes_tx, j.bytes_rx, j.vram_gb, expires, j.run_at_ts,
         state.seq, token, seconds, _encoder.encode(state.spec).decode(), job_units(j.payload),
     )  # fmt: skip
 
@@ -150,17 +167,30 @@ def update_params(state: JobState) -> tuple[Any, ...]:
     return (
         state.seq, j.status, j.priority, j.sticky_device_id, j.device_id, j.attempt, _runs_text(j), j.worker_id,
         j.error, j.updated_ts, j.started_ts, j.completed_ts, j.duration_sec, j.cost_estimate, j.bytes_tx,
-        j.bytes_rx, j.vram_gb, *_lease_params(state), j.id,
+        j.bytes_rx, j.vram_gb, *_lease_params(state), j.run_at_ts, j.id,
     )  # fmt: skip
 
 
-def counts_from_rows(rows: Sequence[Sequence[Any]]) -> JobCounts:
-    """The totals from the ``counters`` rows."""
+def scheduled_from_rows(rows: Iterable[Sequence[Any]]) -> list[ScheduledWork]:
+    """``SELECT_SCHEDULED`` rows as the domain's values."""
+    return [
+        ScheduledWork(queue=str(queue), place=place or None, priority=int(priority), jobs=int(jobs),
+                      work_units=float(units), next_due_ts=float(due))
+        for queue, place, priority, jobs, units, due in rows
+    ]  # fmt: skip
+
+
+def counts_from_rows(rows: Sequence[Sequence[Any]], scheduled: Iterable[ScheduledWork] = ()) -> JobCounts:
+    """The totals from the ``counters`` rows, the jobs not yet due (``scheduled``) counted apart from the queues."""
     values = {str(name): int(value) for name, value in rows}
+    later = {"local": 0, "remote": 0}
+    for work in scheduled:
+        later[work.queue] += work.jobs
     return JobCounts(
-        queues=QueueDepths(local=values.get("queued:local", 0), remote=values.get("queued:remote", 0)),
+        queues=QueueDepths(**{queue: values.get(f"queued:{queue}", 0) - later[queue] for queue in later}),
         active=values.get("running", 0),
         completed=values.get("finished", 0),
+        scheduled=QueueDepths(**later),
     )
 
 

@@ -146,11 +146,13 @@ class MemoryJobStore(JobStore):
         return self._put(machine.new_state(spec, self._now(), self._next_seq())).job, True
 
     async def claim(self, request: ClaimRequest) -> Claimed | None:
-        queued = [s for s in self._with_status(JobStatus.QUEUED) if s.job.queue == request.queue]
+        now = self._now()
+        queue = request.queue
+        queued = [s for s in self._with_status(JobStatus.QUEUED) if s.job.queue == queue and machine.is_due(s.job, now)]
         if not queued:
             return None
         chosen = min(queued, key=machine.claim_key)
-        state = machine.claim(chosen, request, self._now(), machine.new_lease_token(), self._next_seq())
+        state = machine.claim(chosen, request, now, machine.new_lease_token(), self._next_seq())
         self._put(state)
         return machine.claimed(state)
 
@@ -208,17 +210,22 @@ class MemoryJobStore(JobStore):
         return self._state(job_id).job
 
     async def counts(self) -> JobCounts:
-        local = remote = active = 0
+        now = self._now()
+        due: Counter[str] = Counter()
+        later: Counter[str] = Counter()
+        active = 0
         for state in self._jobs.values():
-            status = state.job.status
-            if status == JobStatus.QUEUED:
-                if state.job.queue == "local":
-                    local += 1
-                else:
-                    remote += 1
-            elif status == JobStatus.RUNNING:
+            job = state.job
+            if job.status == JobStatus.QUEUED:
+                (due if machine.is_due(job, now) else later)[job.queue] += 1
+            elif job.status == JobStatus.RUNNING:
                 active += 1
-        return JobCounts(queues=QueueDepths(local=local, remote=remote), active=active, completed=self._finished)
+        return JobCounts(
+            queues=QueueDepths(local=due["local"], remote=due["remote"]),
+            active=active,
+            completed=self._finished,
+            scheduled=QueueDepths(local=later["local"], remote=later["remote"]),
+        )
 
     async def running(self) -> QueueDepths:
         per_queue = Counter(state.job.queue for state in self._with_status(JobStatus.RUNNING))
@@ -260,7 +267,7 @@ class MemoryJobStore(JobStore):
         return model_entries((place, model, record) for (place, model), record in self._records.items())
 
     async def workload(self) -> Workload:
-        return workload_of(state.job for state in self._jobs.values())
+        return workload_of((state.job for state in self._jobs.values()), self._now())
 
     async def board(self, limit: int) -> Board:
         running = self._with_status(JobStatus.RUNNING)

@@ -145,14 +145,13 @@ class PostgresJobStore(SqlJobStore):
     # -- reads -----------------------------------------------------------------------------------------------
 
     async def counts(self) -> JobCounts:
-        return await self._read_counts()
+        return (await self._read_counts()).value
 
     async def learned_rates(self) -> list[LearnedRate]:
         return history.rates_from_rows(await self._read(history.SELECT_RATES))
 
     async def workload(self) -> Workload:
-        statements = [(pg.SELECT_QUEUED_WORK, ()), (history.SELECT_RUNNING_WORK, ())]
-        return history.workload_from_rows(*await self._snapshot(statements))
+        return (await self._read_workload(pg.SELECT_QUEUED_WORK)).value
 
     def _final_ids(self, conn: Any, after: int, ids: Sequence[int]) -> int:
         """How many of ``ids`` (the next ids after ``after``, ascending) can be handed out: up to the first gap a

@@ -16,9 +16,9 @@ the portable statements of ``_sql_jobs`` serve both. What PostgreSQL does differ
 
 from __future__ import annotations
 
-from computeadvisor.adapters._sql_jobs import ALL_COLUMNS, FINISHED_SQL
+from computeadvisor.adapters._sql_jobs import ALL_COLUMNS, DUE_SQL, FINISHED_SQL, SCHEDULED_JOBS
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SLOTS = 16
 _SLOT = f"abs(hashtext({{r}}.id)) % {SLOTS}"
 _KEY = "CASE {r}.status WHEN 'queued' THEN 'queued:' || {r}.queue WHEN 'running' THEN 'running' ELSE 'finished' END"
@@ -134,6 +134,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE TABLE provider_registry (singleton BOOLEAN NOT NULL PRIMARY KEY DEFAULT true CHECK (singleton), "
         "version BIGINT NOT NULL, document TEXT NOT NULL)",
     ),
+    3: SCHEDULED_JOBS,
 }
 MIGRATIONS_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL)"
@@ -180,7 +181,7 @@ _DEVICE = (
     "ELSE coalesce(%(device)s::text, j.device_id) END"
 )
 CLAIM = f"""WITH next AS (
-    SELECT id FROM jobs WHERE queue = %(queue)s AND status = 'queued'
+    SELECT id FROM jobs WHERE queue = %(queue)s AND status = 'queued' AND {DUE_SQL.format(now="%(now)s")}
     ORDER BY priority DESC, seq LIMIT 1 FOR UPDATE SKIP LOCKED
 )
 UPDATE jobs AS j SET

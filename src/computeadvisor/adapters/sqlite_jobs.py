@@ -11,7 +11,7 @@ on its own thread, which in WAL mode never waits for the writer. Transitions are
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,7 +19,7 @@ from computeadvisor.adapters import _sql_jobs as jobrows
 from computeadvisor.adapters import sqlite_jobs_schema as sql
 from computeadvisor.adapters import sqlite_run_history as history
 from computeadvisor.adapters._files import FreshnessCache
-from computeadvisor.adapters._sql_job_store import Dialect, SqlJobStore, Statements
+from computeadvisor.adapters._sql_job_store import Dialect, SqlJobStore, Statements, Timed
 from computeadvisor.adapters._sqlite_conn import Reader, open_connections
 from computeadvisor.adapters.file_signatures import STAT_SIGNATURES, FileSignatures
 from computeadvisor.adapters.sqlite_writer import GroupCommitWriter, WriteTxn
@@ -89,9 +89,9 @@ class SqliteJobStore(SqlJobStore):
                          event_retention=event_retention)  # fmt: skip
         self._path = root / DB_PATH
         files = (self._path, self._path.with_name(self._path.name + "-wal"))
-        self._counts_cache: FreshnessCache[JobCounts] = FreshnessCache(files, signatures=signatures)
+        self._counts_cache: FreshnessCache[Timed[JobCounts]] = FreshnessCache(files, signatures=signatures)
         self._rates_cache: FreshnessCache[list[LearnedRate]] = FreshnessCache(files, signatures=signatures)
-        self._workload_cache: FreshnessCache[Workload] = FreshnessCache(files, signatures=signatures)
+        self._workload_cache: FreshnessCache[Timed[Workload]] = FreshnessCache(files, signatures=signatures)
         self._busy_ms = int(busy_timeout_s * 1000)
         self._max_batch = max_batch
         self._reader: Reader | None = None
@@ -155,7 +155,7 @@ class SqliteJobStore(SqlJobStore):
 
     async def counts(self) -> JobCounts:
         """The counters row, reused while the database files are unchanged (the advisor asks on every request)."""
-        return await self._counts_cache.load(self._read_counts)
+        return await self._fresh(self._counts_cache, self._read_counts)
 
     async def events_after(self, after: int, limit: int) -> list[Event]:
         return jobrows.events_from_rows(await self._read(jobrows.SELECT_EVENTS, (after, limit)))
@@ -174,12 +174,15 @@ class SqliteJobStore(SqlJobStore):
 
     async def workload(self) -> Workload:
         """The queued totals and running local jobs, one snapshot, reused while the files are unchanged."""
+        return await self._fresh(self._workload_cache, lambda: self._read_workload(history.SELECT_QUEUED_WORK))
 
-        async def read() -> Workload:
-            statements = [(history.SELECT_QUEUED_WORK, ()), (history.SELECT_RUNNING_WORK, ())]
-            return history.workload_from_rows(*await self._snapshot(statements))
-
-        return await self._workload_cache.load(read)
+    async def _fresh(self, cache: FreshnessCache[Timed[T]], read: Callable[[], Awaitable[Timed[T]]]) -> T:
+        """A cached read while the files are unchanged and no scheduled job fell due since; else read anew."""
+        timed = await cache.load(read)
+        if self._now() >= timed.until:
+            cache.clear()
+            timed = await cache.load(read)
+        return timed.value
 
     # -- writing -------------------------------------------------------------------------------------------
 

@@ -21,12 +21,12 @@ from collections.abc import Callable
 import msgspec
 
 from computeadvisor.adapters import sqlite_run_history as history
-from computeadvisor.adapters._sql_jobs import ALL_COLUMNS, FINISHED_SQL, state_from_row
+from computeadvisor.adapters._sql_jobs import ALL_COLUMNS, DUE_SQL, FINISHED_SQL, SCHEDULED_JOBS, state_from_row
 from computeadvisor.adapters.sqlite_writer import WriteTxn
 from computeadvisor.domain.job_spec import JobSpec
 from computeadvisor.domain.waiting import job_units
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _KEY = "CASE {r}.status WHEN 'queued' THEN 'queued:' || {r}.queue WHEN 'running' THEN 'running' ELSE 'finished' END"
 
 Step = str | Callable[[sqlite3.Connection], None]
@@ -46,7 +46,8 @@ def _fill_work_units(conn: sqlite3.Connection) -> None:
 def _fill_run_model(conn: sqlite3.Connection) -> None:
     """The model as the retained succeeded jobs teach it, oldest first (at the default ``min_samples``)."""
     txn = WriteTxn(conn, 0)
-    rows = conn.execute(f"SELECT {ALL_COLUMNS} FROM jobs WHERE status = 'succeeded' ORDER BY completed_ts, seq")
+    columns = ALL_COLUMNS.replace("run_at_ts", "NULL")  # migration 2 runs before migration 4 adds the column
+    rows = conn.execute(f"SELECT {columns} FROM jobs WHERE status = 'succeeded' ORDER BY completed_ts, seq")
     for row in rows.fetchall():
         history.learn(txn, state_from_row(row).job)
 
@@ -111,6 +112,7 @@ MIGRATIONS: dict[int, tuple[Step, ...]] = {
     3: (  # the event log (§11): ids never reused (AUTOINCREMENT), so a client's position stays meaningful
         "CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, data TEXT NOT NULL)",
     ),
+    4: SCHEDULED_JOBS,
 }
 MIGRATIONS_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL)"
@@ -135,7 +137,8 @@ CLAIM = f"""UPDATE jobs SET
     lease_token = :token,
     lease_expires_ts = :expires,
     lease_seconds = :seconds
-WHERE id = (SELECT id FROM jobs WHERE queue = :queue AND status = 'queued' ORDER BY priority DESC, seq LIMIT 1)
+WHERE id = (SELECT id FROM jobs WHERE queue = :queue AND status = 'queued' AND {DUE_SQL.format(now=":now")}
+            ORDER BY priority DESC, seq LIMIT 1)
 RETURNING {ALL_COLUMNS}"""
 SELECT_COUNTERS = "SELECT name, value FROM counters"
 SELECT_COUNTER = "SELECT value FROM counters WHERE name = ?"

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from computeadvisor.domain import costs, planner, work
+from computeadvisor.domain import costs, job_spec, planner, work
 
 # Patterns are ECMA-262 (JSON Schema) and anchored; the parsers trim strings first, hence the \s*.
 NUMBER_TEXT = r"^\s*\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,2})?\s*$"
@@ -53,6 +53,8 @@ Integer = (
     Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
     | Annotated[str, Meta(pattern=INTEGER_TEXT, description="an integer string (18 digits at most)")]
 )
+Seconds = Annotated[float, Meta(ge=0, le=job_spec.MAX_DELAY_SECONDS)]
+"""Seconds as a JSON number (§15 ``delay_seconds``, ``backoff_seconds``)."""
 Loose = Any
 """A key read with plain truthiness or debug truthiness (§0.1, §0.4): any JSON value is accepted."""
 AnyObject = Any
@@ -232,6 +234,14 @@ class EnqueueBody(msgspec.Struct, kw_only=True):
     bytes_tx: ByteCount | None = None
     bytes_rx: ByteCount | None = None
     vram_gb: NonNegative | None = None
+    run_at: (
+        Annotated[float, Meta(le=job_spec.LATEST_RUN_AT, description="epoch seconds; a past time is due at once")]
+        | Annotated[str, Meta(pattern=job_spec.RUN_AT_TEXT, description="ISO-8601 date-time, UTC unless zoned")]
+        | None
+    ) = None
+    delay_seconds: Seconds | None = None
+    max_attempts: Annotated[int, Meta(ge=1, le=job_spec.MAX_ATTEMPTS)] | None = None
+    backoff_seconds: Seconds | None = None
 
 
 class ClaimBody(msgspec.Struct, kw_only=True):

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import msgspec
 
 from computeadvisor.domain.errors import FieldError
-from computeadvisor.domain.jobs import QUEUES, Job
+from computeadvisor.domain.jobs import QUEUES, Job, JobStatus
 from computeadvisor.domain.values import iso_utc
 
 EVENT_TYPES = ("job", "provider", "policy", "device")
@@ -48,6 +48,7 @@ def job_event(job: Job, previous: str | None, ts: float) -> NewEvent:
             "attempt": job.attempt,
             "device_id": job.device_id,
             "provider_id": job.provider_id,
+            **({"run_at": job.run_at} if job.status == JobStatus.QUEUED and job.run_at else {}),
             "ts": iso_utc(ts),
         },
     )

@@ -93,8 +93,14 @@ def new_state(spec: JobSpec, now: float, seq: int) -> JobState:
         bytes_tx=spec.bytes_tx,
         bytes_rx=spec.bytes_rx,
         vram_gb=spec.vram_gb,
+        run_at_ts=spec.due_ts(now),
     )
     return JobState(job=job, seq=seq, lease=None, spec=spec)
+
+
+def is_due(job: Job, now: float) -> bool:
+    """Whether a queued job may be claimed at ``now``: it has no ``run_at``, or it has passed (§15)."""
+    return job.run_at_ts is None or job.run_at_ts <= now
 
 
 def check_same_spec(state: JobState, spec: JobSpec) -> None:
@@ -150,6 +156,8 @@ def claim(state: JobState, request: ClaimRequest, now: float, token: str, seq: i
     job = state.job
     if job.status != JobStatus.QUEUED:
         raise _conflict(job, "claim", JobStatus.QUEUED)
+    if not is_due(job, now):
+        raise Conflict(f"job '{job.id}' is not due before {job.run_at}")
     device_id, sticky_device_id = claimed_device(job, request.device_id)
     attempt = job.attempt + 1
     run = Run(attempt=attempt, device_id=device_id, worker_id=request.worker_id, started_at=iso_utc(now))
@@ -202,6 +210,7 @@ def complete(state: JobState, request: CompleteRequest, now: float, seq: int, pr
     finished = msgspec.structs.replace(
         job,
         status=request.status,
+        error=None,  # a retried job shows its last error while it runs again (§15); done, the runs keep it
         completed_ts=now,
         updated_ts=now,
         duration_sec=round(float(duration), 3),
@@ -232,9 +241,23 @@ def _failed(state: JobState, error: str | None, now: float, seq: int, prices: Pr
 
 
 def fail(state: JobState, request: FailRequest, now: float, seq: int, prices: PriceBook) -> JobState:
-    """Fail a running job: error and completion set, duration now - started (unrounded), cost included."""
+    """Fail a running job: error and completion set, duration now - started (unrounded), cost included.
+
+    A job with attempts left (``max_attempts``, §15) is retried instead: back to ``queued``, due after the backoff
+    of this attempt, the error kept on the job and in its last run.
+    """
     _require_running(state, "fail", request.lease_token)
+    if state.job.attempt < state.spec.max_attempts:
+        return _retried(state, request.error, now, seq)
     return _failed(state, request.error, now, seq, prices)
+
+
+def _retried(state: JobState, error: str | None, now: float, seq: int) -> JobState:
+    queued = _requeued(state, None, now, seq)
+    job = queued.job
+    runs = job.runs[:-1] + tuple(msgspec.structs.replace(run, error=error) for run in job.runs[-1:])
+    due = now + state.spec.retry_delay(state.job.attempt)
+    return msgspec.structs.replace(queued, job=msgspec.structs.replace(job, runs=runs, error=error, run_at_ts=due))
 
 
 def _requeued(state: JobState, priority: int | None, now: float, seq: int) -> JobState:
@@ -248,6 +271,7 @@ def _requeued(state: JobState, priority: int | None, now: float, seq: int) -> Jo
         duration_sec=None,
         cost_estimate=None,
         error=None,
+        run_at_ts=None,
         updated_ts=now,
     )
     return msgspec.structs.replace(state, job=job, seq=seq, lease=None)

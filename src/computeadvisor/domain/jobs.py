@@ -64,20 +64,25 @@ class QueueDepths(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class JobCounts(msgspec.Struct, frozen=True, kw_only=True):
-    """Totals of the scheduler (§3.8 ``debug.scheduler``, §5.7 ``counts``)."""
+    """Totals of the scheduler (§3.8 ``debug.scheduler``, §5.7 ``counts``).
+
+    ``queues`` counts the queued jobs that are due; ``scheduled`` those whose ``run_at`` is still ahead (§15).
+    """
 
     queues: QueueDepths = msgspec.field(default_factory=QueueDepths)
     active: int = 0
     completed: int = 0
+    scheduled: QueueDepths = msgspec.field(default_factory=QueueDepths)
 
 
-class Run(msgspec.Struct, frozen=True, kw_only=True):
-    """One claim of a job (§5.2 ``runs``)."""
+class Run(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One claim of a job (§5.2 ``runs``); ``error`` only on a run that failed and was retried (§15)."""
 
     attempt: int
     device_id: str | None
     worker_id: str | None
     started_at: str
+    error: str | None = None
 
 
 class Lease(msgspec.Struct, frozen=True, kw_only=True):
@@ -122,9 +127,13 @@ class JobCore(msgspec.Struct, frozen=True, kw_only=True):
     vram_gb: float | None
     lease_expires_at: str | None = None
     """When a running job's lease ends (§11), kept equal to the store's lease; null when not running."""
+    run_at_ts: float | None = None
+    run_at: str | None = None
+    """When a queued job becomes claimable (§15: ``run_at``, ``delay_seconds`` or a retry's backoff); null: at once."""
 
     def __post_init__(self) -> None:
         setattr_ = msgspec.structs.force_setattr
+        setattr_(self, "run_at", _iso_or_none(self.run_at_ts))
         setattr_(self, "created_at", iso_utc(self.created_ts))
         setattr_(self, "updated_at", iso_utc(self.updated_ts))
         setattr_(self, "started_at", _iso_or_none(self.started_ts))

@@ -15,7 +15,7 @@ at work). The method, in the order it is applied for one plan (docs/api.md §10.
 5. A remote place waits ``startup_s + units ahead for that provider × p50 rate / concurrency``; remote jobs
    without a provider are not counted.
 
-A lower-priority queued job never adds to any wait.
+A lower-priority queued job never adds to any wait, nor does one whose ``run_at`` is still ahead (§15).
 """
 
 from __future__ import annotations
@@ -47,6 +47,17 @@ class RunningWork(msgspec.Struct, frozen=True, kw_only=True):
     work_units: float
 
 
+class ScheduledWork(msgspec.Struct, frozen=True, kw_only=True):
+    """Queued jobs of one queue, place and priority that are not due yet: how many, their units, the earliest due."""
+
+    queue: str
+    place: str | None
+    priority: int
+    jobs: int
+    work_units: float
+    next_due_ts: float
+
+
 class Workload(msgspec.Struct, frozen=True, kw_only=True):
     """What is ahead of a new job: queued work by (queue, place, priority) and the running local jobs."""
 
@@ -66,12 +77,12 @@ def waiting_place(job: Job) -> str | None:
     return job.device_id or job.sticky_device_id
 
 
-def workload_of(jobs: Iterable[Job]) -> Workload:
-    """The workload of a collection of jobs, aggregated as stores keep it."""
+def workload_of(jobs: Iterable[Job], now: float) -> Workload:
+    """The workload of a collection of jobs at ``now`` (epoch seconds), aggregated as stores keep it."""
     totals: dict[tuple[str, str | None, int], tuple[int, float]] = {}
     running: list[RunningWork] = []
     for job in jobs:
-        if job.status == JobStatus.QUEUED:
+        if job.status == JobStatus.QUEUED and (job.run_at_ts is None or job.run_at_ts <= now):
             key = (job.queue, waiting_place(job), job.priority)
             count, total = totals.get(key, (0, 0.0))
             totals[key] = (count + 1, total + job_units(job.payload))
@@ -91,6 +102,18 @@ def workload(queued: Iterable[QueuedWork], running: Iterable[RunningWork]) -> Wo
         queued=tuple(sorted(queued, key=lambda w: (w.queue, w.place or "", w.priority))),
         running=tuple(sorted(running, key=lambda w: (w.started_ts, w.place or "", w.work_units))),
     )
+
+
+def without_scheduled(totals: Workload, scheduled: Iterable[ScheduledWork]) -> Workload:
+    """``totals`` (every queued job) less the jobs not yet due, which wait for no place (§10.4, §15)."""
+    ahead = {(w.queue, w.place, w.priority): w for w in totals.queued}
+    for later in scheduled:
+        key = (later.queue, later.place, later.priority)
+        if (work := ahead.get(key)) is not None:
+            jobs = work.jobs - later.jobs
+            units = max(0.0, work.work_units - later.work_units)
+            ahead[key] = msgspec.structs.replace(work, jobs=jobs, work_units=units)
+    return workload((w for w in ahead.values() if w.jobs > 0), totals.running)
 
 
 def _fill(free: dict[str, float], rates: Mapping[str, float], units: float) -> None:
