@@ -954,6 +954,16 @@ def test_a_waiting_claim_takes_a_job_enqueued_while_it_waits(memory_api: Api) ->
     assert claimed["job"]["id"] == "arrives" and claimed["lease"] is not None
 
 
+def test_a_waiting_claim_takes_a_scheduled_job_when_it_falls_due(memory_api: Api) -> None:
+    memory_api.post("enqueue", {"id": "due-soon", "delay_seconds": 60})
+    assert memory_api.post("claim", {})["job"] is None
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(memory_api.post, "claim", {"wait_seconds": 30, "worker_id": "w"})
+        memory_api.clock.advance(60)  # nothing arrives: the waiting claim must look again by itself
+        claimed = waiting.result(timeout=30)
+    assert claimed["job"]["id"] == "due-soon"
+
+
 def test_a_waiting_claim_on_an_empty_queue_answers_null_after_its_wait(memory_api: Api) -> None:
     started = time.monotonic()
     assert memory_api.post("claim", {"wait_seconds": 1})["job"] is None

@@ -50,6 +50,10 @@ class Arrivals:
                 await self._event.wait()
 
 
+DUE_POLL_S = 1.0
+"""How often a waiting claim looks again while its queue holds jobs not yet due (§15 ``run_at``)."""
+
+
 class ScheduleService:
     """Every scheduler operation first processes expired leases (§5.5), so no route sees a stale running job."""
 
@@ -140,7 +144,9 @@ class ScheduleService:
             left = deadline - loop.time()
             if claimed is not None or left <= 0:
                 break
-            await self._arrivals.wait(left)
+            # A scheduled job falling due is no arrival: while the queue holds some, look again every second.
+            scheduled = getattr((await self._jobs.counts()).scheduled, request.queue)
+            await self._arrivals.wait(min(left, DUE_POLL_S) if scheduled else left)
         if claimed is None:
             return ClaimResponse(ok=True, job=None, lease=None, feature=self._feature())
         self._changed(claimed.job)
