@@ -38,6 +38,7 @@ import pytest
 from click.testing import CliRunner
 
 from computeadvisor.app.cli import main
+from computeadvisor.client.command import JOB_ID_ENV, RESULT_ENV
 from computeadvisor.config import ENV_PREFIX, FIELDS
 
 from ._docs import DOCS, cli_commands, examples, mismatches, report
@@ -47,8 +48,9 @@ GUIDE = DOCS / "compute_advisor.md"
 ALL_DOCS = (GUIDE, DOCS / "architecture.md", DOCS / "operations.md")
 CURL_TIMEOUT_S = 15.0
 MAX_EXAMPLES = 55
-# Environment variables the docs may name besides the server settings: the CLI client's and the TOML file path.
-CLIENT_ENV = {"BASE", "TOKEN", "CONFIG"}
+# Environment variables the docs may name besides the server settings: the CLI client's, the TOML file path, and
+# the ones the worker sets for its commands.
+CLIENT_ENV = {"BASE", "TOKEN", "CONFIG", *(name.removeprefix(ENV_PREFIX) for name in (JOB_ID_ENV, RESULT_ENV))}
 
 
 @pytest.mark.e2e

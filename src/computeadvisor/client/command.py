@@ -25,6 +25,9 @@ from computeadvisor.client.context import Handler, JobContext, JobFailed, Outcom
 
 log = logging.getLogger("computeadvisor.worker")
 
+JOB_ID_ENV = "COMPUTEADVISOR_JOB_ID"
+RESULT_ENV = "COMPUTEADVISOR_RESULT"
+"""What the worker sets in a command's environment: the job's id, and where the command may write its result."""
 STDERR_TAIL_BYTES = 2048
 KILL_AFTER_S = 10.0
 TAIL_WAIT_S = 5.0
@@ -128,7 +131,7 @@ def command_handler(
             record = Path(tmp, "job.json")
             record.write_bytes(msgspec.json.encode(ctx.job))
             result = Path(tmp, "result.json")
-            job_env = {**base_env, "COMPUTEADVISOR_JOB_ID": ctx.job.id, "COMPUTEADVISOR_RESULT": str(result)}
+            job_env = {**base_env, JOB_ID_ENV: ctx.job.id, RESULT_ENV: str(result)}
             if (index := gpu_index(ctx.device_id)) is not None:
                 job_env["CUDA_VISIBLE_DEVICES"] = index
             with record.open("rb") as stdin:
