@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
+import psutil  # type: ignore[import-untyped]  # no stubs; the module is used as Any
 
 from util import free_ports, wait
 
