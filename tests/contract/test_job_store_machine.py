@@ -43,6 +43,9 @@ PRIORITY = st.integers(-1, 2)
 TOKEN = st.sampled_from(["none", "current", "first"])
 HINT = st.sampled_from([None, "gpu:0"])
 DEVICE = st.sampled_from([None, "gpu:1", "gpu:2"])
+ATTEMPTS = st.sampled_from([1, 1, 2, 3])
+DELAY = st.sampled_from([None, None, 0.0, 5.0])
+BACKOFF = 3.0  # seconds; a retry waits BACKOFF × 2^(attempt − 1) (§15.2)
 
 
 @dataclass
@@ -59,6 +62,11 @@ class ModelJob:
     lease_seconds: int = 0
     claim_order: int = 0
     tokens: list[list[str]] = field(default_factory=lambda: [[] for _ in JOB_STORES])  # per store, every token
+    max_attempts: int = 1
+    due: float | None = None  # when a queued job becomes claimable (§15.1); None: at once
+
+    def claimable(self, now: float) -> bool:
+        return self.status == "queued" and (self.due is None or self.due <= now)
 
 
 class SchedulerMachine(RuleBasedStateMachine):
@@ -137,27 +145,31 @@ class SchedulerMachine(RuleBasedStateMachine):
 
     # -- rules ---------------------------------------------------------------------------------------------
 
-    @initialize(queues=st.lists(QUEUE, min_size=2, max_size=3))
-    def some_jobs(self, queues: list[str]) -> None:
+    @initialize(queues=st.lists(QUEUE, min_size=2, max_size=3), attempts=st.lists(ATTEMPTS, min_size=3, max_size=3))
+    def some_jobs(self, queues: list[str], attempts: list[int]) -> None:
         for n, queue in enumerate(queues):
-            self.enqueue(f"j{n}", queue, 0, sticky=n == 0, hint=None)
+            self.enqueue(f"j{n}", queue, 0, sticky=n == 0, hint=None, attempts=attempts[n])
 
-    @rule(job_id=IDS, queue=QUEUE, priority=PRIORITY, sticky=st.booleans(), hint=HINT)
-    def add(self, job_id: str, queue: str, priority: int, sticky: bool, hint: str | None) -> None:
-        self.enqueue(job_id, queue, priority, sticky=sticky, hint=hint)
+    @rule(job_id=IDS, queue=QUEUE, priority=PRIORITY, sticky=st.booleans(), hint=HINT, attempts=ATTEMPTS, delay=DELAY)
+    def add(self, job_id: str, queue: str, priority: int, sticky: bool, hint: str | None, attempts: int,
+            delay: float | None) -> None:  # fmt: skip
+        self.enqueue(job_id, queue, priority, sticky=sticky, hint=hint, attempts=attempts, delay=delay)
 
-    def enqueue(self, job_id: str, queue: str, priority: int, *, sticky: bool, hint: str | None) -> None:
+    def enqueue(self, job_id: str, queue: str, priority: int, *, sticky: bool, hint: str | None, attempts: int = 1,
+                delay: float | None = None) -> None:  # fmt: skip
         spec = JobSpec(
-            id=job_id, name=job_id, queue=queue, priority=priority, sticky=sticky, device_id=hint, provider_id=None
-        )
+            id=job_id, name=job_id, queue=queue, priority=priority, sticky=sticky, device_id=hint, provider_id=None,
+            max_attempts=attempts, backoff_seconds=BACKOFF, delay_seconds=delay,
+        )  # fmt: skip
         results = self.outcomes(lambda store, _: store.enqueue(spec))
         known = self.model.get(job_id)
         if known is None:
             assert all(r[1] is True for r in results), results
             self.model[job_id] = ModelJob(
-                spec=(queue, priority, sticky, hint), queue=queue, priority=priority, ticket=self.tick()
-            )
-        elif known.spec == (queue, priority, sticky, hint):
+                spec=(queue, priority, sticky, hint, attempts, delay), queue=queue, priority=priority,
+                ticket=self.tick(), max_attempts=attempts, due=None if delay is None else self.clock.now + delay,
+            )  # fmt: skip
+        elif known.spec == (queue, priority, sticky, hint, attempts, delay):
             assert all(r[1] is False and r[0].status == known.status for r in results), results
         else:
             assert all(isinstance(r, Conflict) for r in results), results
@@ -169,7 +181,8 @@ class SchedulerMachine(RuleBasedStateMachine):
         queue = data.draw(st.sampled_from(waiting) if data.draw(st.integers(0, 4)) else QUEUE)
         request = ClaimRequest(queue=queue, device_id=device, lease_seconds=lease, worker_id="w")
         results = self.outcomes(lambda store, _: store.claim(request))
-        queued = [(-j.priority, j.ticket, i) for i, j in self.model.items() if (j.status, j.queue) == ("queued", queue)]
+        now = self.clock.now
+        queued = [(-j.priority, j.ticket, i) for i, j in self.model.items() if j.claimable(now) and j.queue == queue]
         if not queued:
             assert results == [None] * len(self.stores)
             return
@@ -208,7 +221,13 @@ class SchedulerMachine(RuleBasedStateMachine):
             return store.fail(FailRequest(job_id=job_id, error="boom", lease_token=token), PriceBook())
 
         if self.expect_fenced(job_id, kind, self.outcomes(call)):
-            self.finish(job_id, "failed")
+            assert job is not None
+            if job.attempt < job.max_attempts:  # retried later (§15.2)
+                job.status, job.ticket = "queued", self.tick()
+                job.due = self.clock.now + BACKOFF * 2 ** (job.attempt - 1)
+                event("failed: retried")
+            else:
+                self.finish(job_id, "failed")
 
     @precondition(lambda self: self.has("running"))
     @rule(data=st.data(), kind=TOKEN)
@@ -238,7 +257,7 @@ class SchedulerMachine(RuleBasedStateMachine):
         if job.status != "queued":
             if job.status in FINISHED:
                 self.finished_order.remove(job_id)
-            job.status, job.ticket = "queued", self.tick()
+            job.status, job.ticket, job.due = "queued", self.tick(), None
             job.priority = job.priority if priority is None else priority
 
     @precondition(lambda self: self.has())
@@ -255,7 +274,7 @@ class SchedulerMachine(RuleBasedStateMachine):
             assert all(isinstance(r, Job) and r.status == "cancelled" for r in results), results
             self.finish(job_id, "cancelled")
 
-    @precondition(lambda self: self.has("running"))
+    @precondition(lambda self: self.has("running") or self.has("queued"))
     @rule(seconds=st.sampled_from([1, 5, 10]))
     def advance_and_expire(self, seconds: int) -> None:
         self.clock.advance(seconds)
@@ -268,7 +287,7 @@ class SchedulerMachine(RuleBasedStateMachine):
         for _, _, job_id in due:
             job = self.model[job_id]
             if job.attempt < CAP:
-                job.status, job.ticket = "queued", self.tick()
+                job.status, job.ticket, job.due = "queued", self.tick(), None
                 event("lease expired: requeued")
             else:
                 self.finish(job_id, "failed")
@@ -287,9 +306,11 @@ class SchedulerMachine(RuleBasedStateMachine):
         statuses = [j.status for j in self.model.values()]
         assert counts.active == statuses.count("running")
         assert counts.completed == sum(s in FINISHED for s in statuses)
-        queued = [j for j in self.model.values() if j.status == "queued"]
-        assert counts.queues.local == sum(j.queue == "local" for j in queued)
-        assert counts.queues.remote == len(queued) - counts.queues.local
+        now = self.clock.now
+        due = [j.queue for j in self.model.values() if j.claimable(now)]
+        later = [j.queue for j in self.model.values() if j.status == "queued" and not j.claimable(now)]
+        assert counts.queues == QueueDepths(local=due.count("local"), remote=due.count("remote"))
+        assert counts.scheduled == QueueDepths(local=later.count("local"), remote=later.count("remote"))
         running = [j.queue for j in self.model.values() if j.status == "running"]  # the metrics' gauge (§13)
         expected_running = QueueDepths(local=running.count("local"), remote=running.count("remote"))
         assert all(self.run(store.running()) == expected_running for store in self.stores)
@@ -298,6 +319,7 @@ class SchedulerMachine(RuleBasedStateMachine):
             assert all(self.run(store.get(job_id)) == record for store in others)
             assert (record.status, record.priority, record.attempt) == (job.status, job.priority, job.attempt)
             assert (record.lease_expires_at is not None) == (record.status == "running")  # §11
+            assert record.run_at_ts == (job.due if job.status == "queued" else record.run_at_ts)
         state, board = self.run(first.state(10)), self.run(first.board(10))
         assert all(self.run(store.state(10)) == state for store in others)
         assert all(self.run(store.board(10)) == board for store in others)
