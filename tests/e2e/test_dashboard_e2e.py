@@ -71,6 +71,7 @@ def seed(server: RunningServer) -> None:
             if n < 2:
                 post(api, "/api/schedule/complete", {"job_id": f"render-{n}", "lease_token": lease["token"],
                                                      "duration_sec": 4 + n})  # fmt: skip
+        post(api, "/api/schedule/enqueue", {"id": "tonight", "delay_seconds": 36000})  # counted apart (§15.1)
 
 
 def test_page_loads_clean_fits_both_viewports_and_is_keyboard_reachable(
@@ -90,6 +91,10 @@ def test_page_loads_clean_fits_both_viewports_and_is_keyboard_reachable(
         page.wait_for_selector('#providers tr[data-provider="runpod-a100"]', timeout=WAIT_MS)
         page.wait_for_selector('#devices [data-device="cpu"]', timeout=WAIT_MS)
         assert page.inner_text("#feature") == "compute off"
+        tiles = page.locator("#counts .count").all_inner_texts()
+        assert [" ".join(t.split()) for t in tiles] == [
+            "2 queued local", "0 queued remote", "1 scheduled", "1 running", "2 finished"
+        ]  # fmt: skip
         scroll, client = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
         assert scroll <= client, f"horizontal scrolling at {width}px: {scroll} > {client}"
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)

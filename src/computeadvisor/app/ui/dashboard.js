@@ -192,8 +192,10 @@
     if (!data) return;
     const counts = data.counts;
     const count = (value, label) => el("div", { class: "count" }, el("b", { text: String(value) }), el("span", { text: label }));
+    // Jobs waiting for their run_at (or a retry's backoff) are counted apart from the due ones (§15.1).
+    const later = counts.scheduled ? counts.scheduled.local + counts.scheduled.remote : 0;
     $("#counts").replaceChildren(count(counts.queues.local, "queued local"), count(counts.queues.remote, "queued remote"),
-      count(counts.active, "running"), count(counts.completed, "finished"));
+      count(later, "scheduled"), count(counts.active, "running"), count(counts.completed, "finished"));
     rows($("#running tbody"), data.active, (job) => el("tr", { "data-job": job.id }, jobCell(job),
       el("td", { class: "opt", text: job.device_id || "—" }),
       since(job.started_at), until(job.lease_expires_at),
