@@ -15,8 +15,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +23,7 @@ from typing import Any
 import httpx
 
 from seed_history import seed
-from util import free_ports, wait
+from util import serving
 
 
 def summary(values: list[float]) -> dict[str, float]:
@@ -36,42 +34,32 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 def run(jobs: int, providers: int, scrapes: int) -> dict[str, Any]:
-    port = free_ports(1)[0]
-    base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as root:
         asyncio.run(seed(Path(root), jobs, ["cpu", "gpu:0"]))
-        command = [sys.executable, "-m", "computeadvisor", "serve", "--root", root, "--port", str(port),
-                   "--log-level", "warning"]  # fmt: skip
-        server = subprocess.Popen(command)
-        try:
-            wait([(f"{base}/api/schedule/health", server.pid)], timeout=30)
-            with httpx.Client(base_url=base, timeout=30) as api:
-                for n in range(providers):
-                    body = {
-                        "id": f"rp{n}",
-                        "kind": "runpod",
-                        "base": f"stub://rp{n}",
-                        "meta": {"cost_per_minute": 0.02},
-                    }
-                    api.post("/api/providers", json=body).raise_for_status()
-                api.get("/api/providers/health").raise_for_status()
-                for n in range(100):  # label sets for the request families, as a running service has
-                    api.get("/api/gpu/list")
-                    api.get(f"/api/schedule/jobs/missing-{n}")
-                    api.post("/api/compute/plan", json={"job": {"width": 1024, "height": 1024}})
-                timings: dict[str, list[float]] = {"metrics": [], "baseline": []}
-                text = ""
-                for _ in range(scrapes):
-                    for name, path in (("metrics", "/metrics"), ("baseline", "/api/schedule/health")):
-                        started = time.perf_counter()
-                        response = api.get(path)
-                        timings[name].append(time.perf_counter() - started)
-                        response.raise_for_status()
-                        if name == "metrics":
-                            text = response.text
-        finally:
-            server.terminate()
-            server.wait(timeout=20)
+        with serving(root) as base, httpx.Client(base_url=base, timeout=30) as api:
+            for n in range(providers):
+                body = {
+                    "id": f"rp{n}",
+                    "kind": "runpod",
+                    "base": f"stub://rp{n}",
+                    "meta": {"cost_per_minute": 0.02},
+                }
+                api.post("/api/providers", json=body).raise_for_status()
+            api.get("/api/providers/health").raise_for_status()
+            for n in range(100):  # label sets for the request families, as a running service has
+                api.get("/api/gpu/list")
+                api.get(f"/api/schedule/jobs/missing-{n}")
+                api.post("/api/compute/plan", json={"job": {"width": 1024, "height": 1024}})
+            timings: dict[str, list[float]] = {"metrics": [], "baseline": []}
+            text = ""
+            for _ in range(scrapes):
+                for name, path in (("metrics", "/metrics"), ("baseline", "/api/schedule/health")):
+                    started = time.perf_counter()
+                    response = api.get(path)
+                    timings[name].append(time.perf_counter() - started)
+                    response.raise_for_status()
+                    if name == "metrics":
+                        text = response.text
     series = [line for line in text.splitlines() if line and not line.startswith("#")]
     metrics, baseline = summary(timings["metrics"]), summary(timings["baseline"])
     return {

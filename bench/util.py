@@ -8,12 +8,15 @@ python bench/util.py request METHOD URL [BODY] [--expect TEXT] [--out FILE]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
+import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -71,6 +74,22 @@ def wait(targets: list[tuple[str, int]], timeout: float) -> None:
         if time.monotonic() > deadline:
             sys.exit(f"bench: {url} did not answer 2xx within {timeout:.0f}s (last status {status})")
         time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def serving(root: str) -> Iterator[str]:
+    """``computeadvisor serve`` on ``root`` at a free port, answering; its base URL. Stopped on exit."""
+    port = free_ports(1)[0]
+    base = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "computeadvisor", "serve", "--root", root, "--port", str(port),
+               "--log-level", "warning"]  # fmt: skip
+    server = subprocess.Popen(command)
+    try:
+        wait([(f"{base}/api/schedule/health", server.pid)], timeout=30)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def main(argv: list[str] | None = None) -> None:

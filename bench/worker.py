@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 import psutil  # type: ignore[import-untyped]  # no stubs; the module is used as Any
 
-from util import free_ports, wait
+from util import serving
 
 DUE_AHEAD_S = 2.0
 POLL_S = 0.02
@@ -107,27 +107,16 @@ def worker_round(base: str, api: httpx.Client, prefix: str, jobs: int, count: in
 
 
 def run(jobs: int, rounds: int, counts: list[int]) -> dict[str, Any]:
-    port = free_ports(1)[0]
-    base = f"http://127.0.0.1:{port}"
     results: dict[str, list[float]] = {}
-    with tempfile.TemporaryDirectory() as root:
-        command = [sys.executable, "-m", "computeadvisor", "serve", "--root", root, "--port", str(port),
-                   "--log-level", "warning"]  # fmt: skip
-        server = subprocess.Popen(command)
-        try:
-            wait([(f"{base}/api/schedule/health", server.pid)], timeout=30)
-            with httpx.Client(base_url=base, timeout=30) as api:
-                for r in range(rounds):
-                    for n in counts:
-                        results.setdefault(f"raw-{n}", []).append(raw_round(base, api, f"raw{r}-{n}", jobs, n))
-                        rate, cpu = worker_round(base, api, f"worker{r}-{n}", jobs, n)
-                        results.setdefault(f"worker-{n}", []).append(rate)
-                        results.setdefault(f"cpu-{n}", []).append(cpu)
-                        print(f"round {r + 1}: N={n} raw {results[f'raw-{n}'][-1]:.1f}/s, worker {rate:.1f}/s, "
-                              f"{cpu:.2f} ms CPU/job", file=sys.stderr, flush=True)  # fmt: skip
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with tempfile.TemporaryDirectory() as root, serving(root) as base, httpx.Client(base_url=base, timeout=30) as api:
+        for r in range(rounds):
+            for n in counts:
+                results.setdefault(f"raw-{n}", []).append(raw_round(base, api, f"raw{r}-{n}", jobs, n))
+                rate, cpu = worker_round(base, api, f"worker{r}-{n}", jobs, n)
+                results.setdefault(f"worker-{n}", []).append(rate)
+                results.setdefault(f"cpu-{n}", []).append(cpu)
+                print(f"round {r + 1}: N={n} raw {results[f'raw-{n}'][-1]:.1f}/s, worker {rate:.1f}/s, "
+                      f"{cpu:.2f} ms CPU/job", file=sys.stderr, flush=True)  # fmt: skip
     table = {}
     for n in counts:
         raw, worker = statistics.median(results[f"raw-{n}"]), statistics.median(results[f"worker-{n}"])

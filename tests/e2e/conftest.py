@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ._harness import RunningServer, ServerLauncher
+from ._workers import WorkerLauncher, workers
 
 
 @pytest.fixture
@@ -21,3 +23,12 @@ def state_root(tmp_path: Path) -> Path:
 def server(launcher: ServerLauncher, state_root: Path) -> RunningServer:
     """One running server on ``state_root``; ``server.base_url`` and ``server.process`` for the test."""
     return launcher.start(state_root)
+
+
+@pytest.fixture
+def farm(tmp_path: Path) -> Iterator[WorkerLauncher]:
+    """Start ``computeadvisor worker`` processes (``farm.start(base, *options, command=...)``); killed at teardown."""
+    log_dir = tmp_path / "worker-logs"
+    log_dir.mkdir()
+    with workers(log_dir) as launcher:
+        yield launcher

@@ -6,7 +6,6 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +23,7 @@ from computeadvisor.client import (
 
 from ._comfyui_double import ComfyUiDouble, workflow
 from ._harness import RunningServer
-from ._workers import workers
+from ._workers import WorkerLauncher
 
 pytestmark = pytest.mark.e2e
 
@@ -142,8 +141,8 @@ def test_a_comfyui_that_disappears_mid_job_fails_the_job(client: Client) -> None
     assert error.startswith(f"ComfyUI at {comfy.url} stopped answering while running prompt ")
 
 
-def test_the_worker_command_runs_comfyui_jobs(server: RunningServer, client: Client, tmp_path: Path) -> None:
-    with ComfyUiDouble() as comfy, workers(tmp_path) as farm:
+def test_the_worker_command_runs_comfyui_jobs(server: RunningServer, client: Client, farm: WorkerLauncher) -> None:
+    with ComfyUiDouble() as comfy:
         client.enqueue(id="cli-render", payload={"workflow": workflow(prefix="cli")})
         worker = farm.start(server.base_url, "--executor", "comfyui", "--comfyui-url", comfy.url, "--max-jobs", "1")
         assert worker.wait() == 0, worker.log_text()
@@ -152,8 +151,9 @@ def test_the_worker_command_runs_comfyui_jobs(server: RunningServer, client: Cli
     assert comfy.prompts[0]["client_id"].startswith("computeadvisor-")
 
 
-def test_the_worker_command_refuses_a_comfyui_executor_without_its_url(server: RunningServer, tmp_path: Path) -> None:
-    with workers(tmp_path) as farm:
-        process = farm.start(server.base_url, "--executor", "comfyui")
-        assert process.wait() == 2
-        assert "--executor comfyui needs --comfyui-url" in process.log_text()
+def test_the_worker_command_refuses_a_comfyui_executor_without_its_url(
+    server: RunningServer, farm: WorkerLauncher
+) -> None:
+    process = farm.start(server.base_url, "--executor", "comfyui")
+    assert process.wait() == 2
+    assert "--executor comfyui needs --comfyui-url" in process.log_text()

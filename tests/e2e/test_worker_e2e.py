@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from computeadvisor.client import Client
 from computeadvisor.domain.jobs import JobStatus
 
 from ._harness import RunningServer, ServerLauncher, free_port, poll
-from ._workers import WorkerLauncher, python_command, wait_for_file, workers
+from ._workers import WorkerLauncher, python_command, wait_for_file
 
 pytestmark = pytest.mark.e2e
 
@@ -26,14 +25,6 @@ with open(os.environ["RUN_LOG"], "a") as log:
 with open(os.environ["COMPUTEADVISOR_RESULT"], "w") as result:
     json.dump({"bytes_tx": 100, "bytes_rx": 7, "vram_gb": 2.5, "outputs": [job["id"] + ".png"]}, result)
 """
-
-
-@pytest.fixture
-def farm(tmp_path: Path) -> Iterator[WorkerLauncher]:
-    log_dir = tmp_path / "worker-logs"
-    log_dir.mkdir()
-    with workers(log_dir) as launcher:
-        yield launcher
 
 
 def job_of(server: RunningServer, job_id: str) -> dict[str, object]:

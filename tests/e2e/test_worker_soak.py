@@ -6,7 +6,6 @@ import functools
 import operator
 import signal
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,21 +13,13 @@ import pytest
 from computeadvisor.client import Client
 
 from ._harness import ServerLauncher, poll
-from ._workers import WorkerLauncher, workers
+from ._workers import WorkerLauncher
 
 pytestmark = pytest.mark.e2e
 
 JOBS = 2000
 KILLS = 5
 DRAIN_TIMEOUT_S = 300.0
-
-
-@pytest.fixture
-def farm(tmp_path: Path) -> Iterator[WorkerLauncher]:
-    log_dir = tmp_path / "worker-logs"
-    log_dir.mkdir()
-    with workers(log_dir) as launcher:
-        yield launcher
 
 
 def store_counts(root: Path) -> dict[str, int]:
