@@ -101,6 +101,16 @@ async def test_a_retried_job_that_succeeds_has_no_error_but_its_runs_keep_them(s
     assert (done.status, done.error, [run.error for run in done.runs]) == ("succeeded", None, ["flake", None])
 
 
+async def test_a_completion_keeps_the_output_names_in_its_run(store: JobStore) -> None:
+    await enqueue(store, {"id": "frames"})
+    claimed = await claim(store)
+    assert claimed is not None
+    body = {"job_id": "frames", "lease_token": claimed.lease.token, "outputs": ["out/f1.png", "out/f2.png"]}
+    done = await store.complete(parse_complete(body), PriceBook())
+    assert done.runs[-1].outputs == ("out/f1.png", "out/f2.png")
+    assert (await store.get("frames")).runs == done.runs
+
+
 async def test_without_max_attempts_a_failure_is_final(store: JobStore) -> None:
     await enqueue(store, {"id": "once"})
     failed = await fail(store, await claim(store), "boom")

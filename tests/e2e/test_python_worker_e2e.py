@@ -118,6 +118,7 @@ def test_comfyui_jobs_post_their_workflow_and_report_the_outputs(client: Client)
     assert [p["client_id"] for p in comfy.prompts] == ["test-farm", "test-farm"]  # the invalid one was refused
     assert comfy.prompts[0]["prompt"] == workflow(prefix="hero")
     assert client.job("render-1").job.status == "succeeded"
+    assert client.job("render-1").job.runs[-1].outputs == ("hero_00001_.png",)
     bad = client.job("bad-ckpt").job.error or ""
     assert bad.startswith("ComfyUI refused the workflow: Prompt outputs failed validation")
     assert "node 4 (CheckpointLoaderSimple): Value not in list" in bad

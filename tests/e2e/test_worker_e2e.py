@@ -54,6 +54,7 @@ def test_every_job_runs_once_with_its_record_environment_and_result(
         assert (job["bytes_tx"], job["bytes_rx"], job["vram_gb"]) == (100, 7, 2.5)
         assert isinstance(job["duration_sec"], float) and job["duration_sec"] > 0
         assert [run["worker_id"] for run in job["runs"]] == ["farm-1"]  # type: ignore[attr-defined]
+        assert job["runs"][0]["outputs"] == [f"{job_id}.png"]  # type: ignore[index]
     assert "6 succeeded, 0 failed" in worker.log_text()
     assert "outputs: frame-0.png" in worker.log_text()
 

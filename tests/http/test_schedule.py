@@ -976,6 +976,17 @@ def test_wait_seconds_must_be_an_integer_from_0_to_30(memory_api: Api, bad: obje
     assert answer["detail"].startswith("wait_seconds")
 
 
+def test_completion_outputs_are_file_names_kept_in_the_last_run(api: Api) -> None:
+    api.post("enqueue", {"id": "o"})
+    lease = api.post("claim", {})["lease"]
+    for outputs in ("a.png", [1], ["x" * 1025], ["f"] * 1001):
+        answer = api.post("complete", {"job_id": "o", "lease_token": lease["token"], "outputs": outputs}, status=400)
+        assert answer["detail"].startswith("outputs"), answer
+    job = api.post("complete", {"job_id": "o", "lease_token": lease["token"], "outputs": ["a.png", "b.png"]})["job"]
+    assert job["runs"][-1]["outputs"] == ["a.png", "b.png"]
+    assert api.state()["completed"][0]["runs"][0]["outputs"] == ["a.png", "b.png"]
+
+
 def test_scheduling_fields_are_checked_and_named(api: Api) -> None:
     """§15 enqueue additions: a bad value is a 400 naming its field, and nothing is stored."""
     cases: list[tuple[dict[str, Any], str]] = [

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-from computeadvisor.domain import costs, job_spec, planner, work
+from computeadvisor.domain import costs, job_requests, job_spec, planner, work
 
 # Patterns are ECMA-262 (JSON Schema) and anchored; the parsers trim strings first, hence the \s*.
 NUMBER_TEXT = r"^\s*\+?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,2})?\s*$"
@@ -275,6 +275,13 @@ class CompleteBody(FencedBody, kw_only=True):
     bytes_rx: ByteCount | None = None
     vram_gb: NonNegative | None = None
     cost_estimate: NonNegative | None = None
+    outputs: (
+        Annotated[
+            list[Annotated[str, Meta(max_length=job_requests.MAX_OUTPUT_LENGTH)]],
+            Meta(max_length=job_requests.MAX_OUTPUTS, description="names of the files the job wrote (§15)"),
+        ]
+        | None
+    ) = None
 
 
 class FailBody(FencedBody, kw_only=True):

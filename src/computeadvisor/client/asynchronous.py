@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -156,11 +156,11 @@ class AsyncClient:
     def complete(
         self, job_id: str, lease_token: str | None = None, *, status: str | None = None,
         duration_sec: float | None = None, bytes_tx: int | None = None, bytes_rx: int | None = None,
-        vram_gb: float | None = None, cost_estimate: float | None = None,
+        vram_gb: float | None = None, cost_estimate: float | None = None, outputs: Sequence[str] | None = None,
     ) -> Awaitable[wire.JobResponse]:  # fmt: skip
         """``POST /api/schedule/complete``; :class:`LeaseLost` when the lease is no longer this one."""
         measured = {"status": status, "duration_sec": duration_sec, "bytes_tx": bytes_tx, "bytes_rx": bytes_rx,
-                    "vram_gb": vram_gb, "cost_estimate": cost_estimate}  # fmt: skip
+                    "vram_gb": vram_gb, "cost_estimate": cost_estimate, "outputs": outputs}  # fmt: skip
         return self.send(calls.complete(job_id, lease_token, **measured))
 
     def fail(

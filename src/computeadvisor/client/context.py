@@ -20,7 +20,7 @@ class Outcome:
     bytes_rx: int | None = None
     vram_gb: float | None = None
     outputs: tuple[str, ...] = ()
-    """Names of the files the job wrote (logged by the worker; the server keeps no field for them yet)."""
+    """Names of the files the job wrote: the completion keeps them in the job's last run (``runs[-1].outputs``)."""
 
 
 class JobFailed(Exception):

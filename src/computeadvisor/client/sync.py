@@ -6,7 +6,7 @@ Every method raises :class:`~computeadvisor.client.errors.ApiError` (status and 
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+from collections.abc import Generator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -175,11 +175,11 @@ class Client:
     def complete(
         self, job_id: str, lease_token: str | None = None, *, status: str | None = None,
         duration_sec: float | None = None, bytes_tx: int | None = None, bytes_rx: int | None = None,
-        vram_gb: float | None = None, cost_estimate: float | None = None,
+        vram_gb: float | None = None, cost_estimate: float | None = None, outputs: Sequence[str] | None = None,
     ) -> wire.JobResponse:  # fmt: skip
         """``POST /api/schedule/complete``; :class:`LeaseLost` when the lease is no longer this one."""
         measured = {"status": status, "duration_sec": duration_sec, "bytes_tx": bytes_tx, "bytes_rx": bytes_rx,
-                    "vram_gb": vram_gb, "cost_estimate": cost_estimate}  # fmt: skip
+                    "vram_gb": vram_gb, "cost_estimate": cost_estimate, "outputs": outputs}  # fmt: skip
         return self.send(calls.complete(job_id, lease_token, **measured))
 
     def fail(self, job_id: str, lease_token: str | None = None, *, error: str | None = None) -> wire.JobResponse:

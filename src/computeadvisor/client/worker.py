@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from computeadvisor.client.context import LEASE_LOST, SHUTDOWN, Handler, JobContext, JobFailed, Outcome
 from computeadvisor.client.errors import ApiError, ClientError, LeaseLost, ServerUnreachable
 from computeadvisor.client.sync import Client
+from computeadvisor.domain.job_requests import MAX_OUTPUT_LENGTH, MAX_OUTPUTS
 from computeadvisor.domain.jobs import Job, Lease
 
 log = logging.getLogger("computeadvisor.worker")
@@ -40,6 +41,15 @@ BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 def backoff(failures: int) -> float:
     """Seconds to wait after ``failures`` consecutive failures (1 or more)."""
     return BACKOFF_S[min(failures, len(BACKOFF_S)) - 1]
+
+
+def reportable(outputs: tuple[str, ...]) -> tuple[str, ...]:
+    """The output names a completion can carry (§15): names too long for the server left out, at most its cap."""
+    kept = tuple(name for name in outputs if len(name) <= MAX_OUTPUT_LENGTH)
+    if len(kept) < len(outputs) or len(kept) > MAX_OUTPUTS:
+        log.warning("%d output names reported, %d kept (at most %d, each up to %d characters)",
+                    len(outputs), min(len(kept), MAX_OUTPUTS), MAX_OUTPUTS, MAX_OUTPUT_LENGTH)  # fmt: skip
+    return kept[:MAX_OUTPUTS]
 
 
 def default_worker_id() -> str:
@@ -273,7 +283,7 @@ class Worker:
         done = outcome or Outcome()
         complete = lambda: self.client.complete(  # noqa: E731
             job_id, token, duration_sec=round(seconds, 3), bytes_tx=done.bytes_tx, bytes_rx=done.bytes_rx,
-            vram_gb=done.vram_gb,
+            vram_gb=done.vram_gb, outputs=reportable(done.outputs) or None,
         )  # fmt: skip
         if self._report(job_id, running.deadline, "complete", complete):
             self.report.succeeded += 1

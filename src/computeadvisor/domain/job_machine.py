@@ -220,7 +220,10 @@ def complete(state: JobState, request: CompleteRequest, now: float, seq: int, pr
     )
     cost = request.cost_estimate
     cost = round(float(cost), 4) if cost is not None else completion_cost(finished, prices)
-    finished = msgspec.structs.replace(finished, cost_estimate=cost)
+    runs = finished.runs
+    if request.outputs is not None:
+        runs = runs[:-1] + tuple(msgspec.structs.replace(run, outputs=request.outputs) for run in runs[-1:])
+    finished = msgspec.structs.replace(finished, cost_estimate=cost, runs=runs)
     return msgspec.structs.replace(state, job=finished, seq=seq, lease=None)
 
 

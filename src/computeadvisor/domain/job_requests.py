@@ -24,6 +24,8 @@ from computeadvisor.domain.values import as_integer, id_text, plainly_truthy, wh
 MISSING_JOB_ID = "Missing job_id"
 MAX_LEASE_SECONDS = 2**31 - 1  # about 68 years: the expiry stays a representable date
 MAX_WAIT_SECONDS = 30
+MAX_OUTPUTS = 1000
+MAX_OUTPUT_LENGTH = 1024
 STATE_LIMIT_DEFAULT = 200
 BOARD_LIMIT_DEFAULT = 100
 LIMIT_MAX = 1000
@@ -59,6 +61,8 @@ class CompleteRequest(msgspec.Struct, frozen=True, kw_only=True):
     bytes_rx: int | None = None
     vram_gb: float | None = None
     cost_estimate: float | None = None
+    outputs: tuple[str, ...] | None = None
+    """Names of the files the job wrote (§15), kept in its last run."""
 
 
 class FailRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -147,7 +151,19 @@ def parse_complete(body: Mapping[str, Any]) -> CompleteRequest:
         bytes_rx=parse_byte_count(body.get("bytes_rx"), "bytes_rx"),
         vram_gb=optional_non_negative(body.get("vram_gb"), "vram_gb"),
         cost_estimate=optional_non_negative(body.get("cost_estimate"), "cost_estimate"),
+        outputs=_parse_outputs(body.get("outputs")),
     )
+
+
+def _parse_outputs(value: Any) -> tuple[str, ...] | None:
+    """``outputs``: a list of file names (strings up to ``MAX_OUTPUT_LENGTH``), at most ``MAX_OUTPUTS``; or null."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > MAX_OUTPUTS:
+        raise FieldError("outputs", f"must be a list of at most {MAX_OUTPUTS} file names")
+    if not all(isinstance(name, str) and len(name) <= MAX_OUTPUT_LENGTH for name in value):
+        raise FieldError("outputs", f"must hold strings of at most {MAX_OUTPUT_LENGTH} characters")
+    return tuple(value)
 
 
 def parse_fail(body: Mapping[str, Any]) -> FailRequest:

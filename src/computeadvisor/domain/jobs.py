@@ -83,6 +83,8 @@ class Run(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     worker_id: str | None
     started_at: str
     error: str | None = None
+    outputs: tuple[str, ...] | None = None
+    """The files the run wrote, as its completion named them (§15); absent when none were named."""
 
 
 class Lease(msgspec.Struct, frozen=True, kw_only=True):
