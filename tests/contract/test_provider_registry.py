@@ -97,6 +97,29 @@ async def test_seeds_never_overwrite_and_deleted_seeds_stay_deleted(registry: Pr
     assert [r.id for r in await registry.records()] == ["a", "b"]
 
 
+async def test_apply_deletes_then_upserts_in_one_change(registry: ProviderRegistry) -> None:
+    for record in (A, B, C):
+        await registry.upsert(record)
+    await registry.add_seeds([B])  # b is a stored seed now: deleting it is remembered
+    moved = ProviderRecord(id="c", meta={"api_key": "***", "priority": 0})
+    stored = await registry.apply([moved, ProviderRecord(id="d")], deletes=["a", "b"])
+    assert stored == [ProviderRecord(id="c", meta={"api_key": "secret", "priority": 0}), ProviderRecord(id="d")]
+    assert [r.id for r in await registry.records()] == ["c", "d"]
+    assert await registry.add_seeds([B]) == []
+    with pytest.raises(NotFound):  # all or nothing: the upsert before the unknown delete is not kept either
+        await registry.apply([ProviderRecord(id="e")], deletes=["c", "zz"])
+    assert [r.id for r in await registry.records()] == ["c", "d"]
+
+
+async def test_config_secrets_follow_the_wider_rule_in_round_trips(registry: ProviderRegistry) -> None:
+    config = {"access_key": "AK", "ssh_key_path": "/k", "region": "eu", "service_account_json": "{}"}
+    await registry.upsert(ProviderRecord(id="aws", meta={"config": config}))
+    back = {"access_key": "***", "ssh_key_path": "***", "region": "us", "service_account_json": "***"}
+    await registry.upsert(ProviderRecord(id="aws", meta={"config": back}))
+    stored = await registry.get("aws")
+    assert stored is not None and stored.meta["config"] == {**config, "region": "us"}
+
+
 # -- the JSON file only ------------------------------------------------------------------------------------
 
 

@@ -17,6 +17,10 @@ T = TypeVar("T")
 Change = Callable[[reg.RegistryDocument], tuple[reg.RegistryDocument, T]]
 
 
+def _one(event: NewEvent | None) -> tuple[NewEvent, ...]:
+    return () if event is None else (event,)
+
+
 class DocumentRegistry(ProviderRegistry):
     """A registry whose store supplies :meth:`_change`: apply ``change`` to the current document, durably."""
 
@@ -42,15 +46,21 @@ class DocumentRegistry(ProviderRegistry):
         return registry_stats(doc.providers, persisted=self._saved())
 
     @abstractmethod
-    async def _change(self, change: Change[T], event: NewEvent | None = None) -> T:
-        """Apply ``change`` to the stored document and save the result (and ``event``, where ``logs_events``)."""
+    async def _change(self, change: Change[T], events: Sequence[NewEvent] = ()) -> T:
+        """Apply ``change`` to the stored document and save the result (and ``events``, where ``logs_events``)."""
 
     async def upsert(self, record: ProviderRecord, event: NewEvent | None = None) -> ProviderRecord:
-        return await self._change(lambda doc: reg.upsert(doc, record), event)
+        return await self._change(lambda doc: reg.upsert(doc, record), _one(event))
 
     async def delete(self, provider_id: str, event: NewEvent | None = None) -> None:
         is_seed = provider_id in self._seed_ids
-        await self._change(lambda doc: (reg.delete(doc, provider_id, is_seed=is_seed), None), event)
+        await self._change(lambda doc: (reg.delete(doc, provider_id, is_seed=is_seed), None), _one(event))
+
+    async def apply(
+        self, upserts: Sequence[ProviderRecord], deletes: Sequence[str] = (), events: Sequence[NewEvent] = ()
+    ) -> list[ProviderRecord]:
+        seeds = frozenset(self._seed_ids)
+        return await self._change(lambda doc: reg.apply(doc, upserts, deletes, seeds), events)
 
     async def add_seeds(self, seeds: Sequence[ProviderRecord]) -> list[str]:
         self._seed_ids.update(seed.id for seed in seeds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -124,5 +125,5 @@ class JsonFileRegistry(DocumentRegistry):
         except OSError as exc:  # the lock, the temp file, fsync or rename: nothing in memory changed
             raise storage_error(exc, "provider registry", saving=True) from exc
 
-    async def _change(self, change: Change[T], event: NewEvent | None = None) -> T:
-        return await asyncio.to_thread(self._change_sync, change)  # the event is the caller's (logs_events)
+    async def _change(self, change: Change[T], events: Sequence[NewEvent] = ()) -> T:
+        return await asyncio.to_thread(self._change_sync, change)  # the events are the caller's (logs_events)

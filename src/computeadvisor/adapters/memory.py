@@ -41,6 +41,13 @@ class MemoryRegistry(ProviderRegistry):
     async def delete(self, provider_id: str, event: NewEvent | None = None) -> None:
         self._doc = reg.delete(self._doc, provider_id, is_seed=provider_id in self._seed_ids)
 
+    async def apply(
+        self, upserts: Sequence[ProviderRecord], deletes: Sequence[str] = (), events: Sequence[NewEvent] = ()
+    ) -> list[ProviderRecord]:
+        self._doc, stored = reg.apply(self._doc, upserts, deletes, frozenset(self._seed_ids))
+        self._persisted = True
+        return stored
+
     async def stats(self) -> RegistryStats:
         return registry_stats(self._doc.providers, persisted=self._persisted)
 

@@ -9,6 +9,7 @@ registry functions decide, as for the file), writing a new version only when the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypeVar
 
 import msgspec
@@ -79,7 +80,7 @@ class PostgresRegistry(DocumentRegistry):
     def _saved(self) -> bool:
         return self._version > 0
 
-    async def _change(self, change: Change[T], event: NewEvent | None = None) -> T:
+    async def _change(self, change: Change[T], events: Sequence[NewEvent] = ()) -> T:
         def work() -> tuple[reg.RegistryDocument, int, T]:
             with self._db.connection() as conn, conn.transaction():
                 conn.execute(LOCK)
@@ -89,7 +90,7 @@ class PostgresRegistry(DocumentRegistry):
                 if updated is not current:
                     text = msgspec.json.encode(updated.to_builtins()).decode()
                     version = int(conn.execute(WRITE, (text,)).fetchone()[0])
-                if event is not None:
+                for event in events:
                     (logged,) = conn.execute(placeholders(pg.INSERT_EVENT), jobrows.event_params(event)).fetchall()
                     if int(logged[0]) > self._event_retention:
                         trim = (int(logged[0]) - self._event_retention,)

@@ -17,7 +17,7 @@ from computeadvisor.domain.hardware import GpuInfo
 from computeadvisor.domain.plan_request import PlanRequest
 from computeadvisor.domain.planner import Candidate, Cost, Objective, ranked_in_place, recommendation, with_limits
 from computeadvisor.domain.policy import GpuPolicy, pins_cpu, select_gpu
-from computeadvisor.domain.providers import ProviderRecord
+from computeadvisor.domain.providers import ProviderRecord, is_active, preference_order
 from computeadvisor.domain.runtime_model import RunModel
 from computeadvisor.domain.values import as_number, whole_number
 from computeadvisor.domain.waiting import Workload, local_waits, remote_ahead, remote_wait
@@ -72,11 +72,12 @@ class RemotePlace(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def remote_places(providers: Sequence[ProviderRecord]) -> tuple[RemotePlace, ...]:
-    """The providers that are planner candidates — those whose kind is not ``local`` (§3.2) — in registry order."""
+    """The providers that are planner candidates — kind not ``local`` (§3.2) and active (§16.1) — in preference
+    order (§16.1)."""
     return tuple(
         RemotePlace(id=r.id, label=provider_label(r), facts=provider_facts(r), prices=price_sheet(r))
-        for r in providers
-        if r.kind.lower() != "local"
+        for r in preference_order(providers)
+        if r.kind.lower() != "local" and is_active(r)
     )
 
 
@@ -87,7 +88,7 @@ class Places(msgspec.Struct, frozen=True, kw_only=True):
     gpus: tuple[GpuInfo, ...] = ()
     policy: GpuPolicy = GpuPolicy()
     providers: tuple[RemotePlace, ...] = ()
-    """Providers that count toward ``remote_available`` (§3.2), health aside, in registry order."""
+    """Providers that count toward ``remote_available`` (§3.2), health aside, in preference order (§16.1)."""
     unhealthy: frozenset[str] = frozenset()
     feature_enabled: bool = True
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -151,20 +151,36 @@ def is_secret_key(name: str) -> bool:
     )
 
 
+def is_config_secret(name: str) -> bool:
+    """Whether a key of ``meta.config`` holds a secret (§16.1): §2.6's rule, widened as ComfyVN did to every name
+    containing ``key`` or ``credential`` and to ``service_account_json`` (``access_key``, ``ssh_key_path``)."""
+    lowered = name.lower()
+    return is_secret_key(name) or "key" in lowered or "credential" in lowered or lowered == "service_account_json"
+
+
+CONFIG_KEY = "config"
+"""The ``meta`` key where the Studio keeps a provider's credentials and settings (§16.1)."""
+
+
 class _TooDeep(Exception):
     """A meta nests past ``META_MAX_DEPTH``: walking on could exhaust the stack."""
 
 
-def _mask(value: Any, depth: int = 1) -> Any:
+def _mask(value: Any, depth: int = 1, secret: Callable[[str], bool] = is_secret_key) -> Any:
     """``value`` with secrets masked; ``depth`` is the level of ``value`` itself (the meta object is level 1)."""
     if isinstance(value, dict):
         if depth > META_MAX_DEPTH:
             raise _TooDeep
-        return {k: MASK if is_secret_key(str(k)) else _mask(v, depth + 1) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            # meta.config follows the wider rule of §16.1, all the way down.
+            inner = is_config_secret if secret is is_config_secret or (depth == 1 and k == CONFIG_KEY) else secret
+            out[k] = MASK if secret(str(k)) else _mask(v, depth + 1, inner)
+        return out
     if isinstance(value, list):
         if depth > META_MAX_DEPTH:
             raise _TooDeep
-        return [_mask(v, depth + 1) for v in value]
+        return [_mask(v, depth + 1, secret) for v in value]
     return value
 
 
@@ -181,14 +197,17 @@ def masked(record: ProviderRecord) -> ProviderRecord:
     return msgspec.structs.replace(record, meta=meta)
 
 
-def _restore(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+def _restore(
+    new: dict[str, Any], old: dict[str, Any], secret: Callable[[str], bool] = is_secret_key, depth: int = 1
+) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for key, value in new.items():
         previous = old.get(key)
-        if value == MASK and is_secret_key(str(key)) and key in old:
+        inner = is_config_secret if secret is is_config_secret or (depth == 1 and key == CONFIG_KEY) else secret
+        if value == MASK and secret(str(key)) and key in old:
             merged[key] = previous
         elif isinstance(value, dict) and isinstance(previous, dict):
-            merged[key] = _restore(value, previous)
+            merged[key] = _restore(value, previous, inner, depth + 1)
         else:
             merged[key] = value
     return merged
@@ -238,6 +257,29 @@ def seeds_from_documents(documents: Iterable[tuple[str, Any]]) -> tuple[list[Pro
     return list(seeds.values()), warnings
 
 
+DEFAULT_PRIORITY = 999
+"""The preference of a record without ``meta.priority`` (§16.1): after every one that has one."""
+
+
+def is_active(record: ProviderRecord) -> bool:
+    """False only when ``meta.active`` is JSON ``false`` (§16.1)."""
+    return record.meta.get("active") is not False
+
+
+def view_priority(record: ProviderRecord, default: int = DEFAULT_PRIORITY) -> int:
+    """``meta.priority`` when it is a JSON integer, else ``default`` (§16.1)."""
+    value = record.meta.get("priority")
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def preference_order(records: Iterable[ProviderRecord]) -> list[ProviderRecord]:
+    """The registry order stably sorted by ``meta.priority`` (§16.1); records without one keep their place last."""
+    return sorted(records, key=view_priority)
+
+
 def remote_candidates(records: Iterable[ProviderRecord], unhealthy: frozenset[str] = frozenset()) -> list[str]:
-    """Ids that count toward ``remote_available`` (§3.2): kind not ``local``, last health not failed."""
-    return [r.id for r in records if r.kind.lower() != "local" and r.id not in unhealthy]
+    """Ids that count toward ``remote_available`` (§3.2), in preference order (§16.1): kind not ``local``, active,
+    last health not failed."""
+    return [
+        r.id for r in preference_order(records) if r.kind.lower() != "local" and is_active(r) and r.id not in unhealthy
+    ]

@@ -77,6 +77,19 @@ def delete(doc: RegistryDocument, provider_id: str, *, is_seed: bool) -> Registr
     return msgspec.structs.replace(doc, providers=providers, deleted_seeds=deleted)
 
 
+def apply(
+    doc: RegistryDocument, upserts: Sequence[ProviderRecord], deletes: Sequence[str], seed_ids: frozenset[str]
+) -> tuple[RegistryDocument, list[ProviderRecord]]:
+    """Delete ``deletes`` (each must be stored), then upsert ``upserts`` in order: one change, all or nothing."""
+    for provider_id in deletes:
+        doc = delete(doc, provider_id, is_seed=provider_id in seed_ids)
+    stored: list[ProviderRecord] = []
+    for record in upserts:
+        doc, kept = upsert(doc, record)
+        stored.append(kept)
+    return doc, stored
+
+
 def add_seeds(doc: RegistryDocument, seeds: Sequence[ProviderRecord]) -> tuple[RegistryDocument, list[str]]:
     """Append seeds that are neither stored nor remembered as deleted; returns (document, added ids)."""
     added: list[str] = []

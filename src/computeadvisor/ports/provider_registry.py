@@ -56,6 +56,23 @@ class ProviderRegistry(Lifecycle, Protocol):
         """
         ...
 
+    async def apply(
+        self, upserts: Sequence[ProviderRecord], deletes: Sequence[str] = (), events: Sequence[NewEvent] = ()
+    ) -> list[ProviderRecord]:
+        """Delete ``deletes``, then insert or replace ``upserts`` in order, as one durable write: all or nothing.
+
+        Deletes remember deleted seeds and upserts keep ``***`` secrets, as :meth:`delete` and :meth:`upsert` do;
+        ``events`` are handled as their ``event`` (see ``logs_events``).
+
+        Returns:
+            The upserted records as now stored, in order.
+
+        Raises:
+            NotFound: an id in ``deletes`` is not stored (nothing is changed).
+            StorageError: the change could not be saved; the registry is unchanged.
+        """
+        ...
+
     async def stats(self) -> RegistryStats:
         """Counts by kind, the storage path and whether the store exists (§2.1).
 
