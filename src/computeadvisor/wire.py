@@ -14,12 +14,15 @@ from msgspec import UNSET, UnsetType
 from computeadvisor.domain.advisor import AdviceAnswer, JobEcho, RawDecision, Thresholds
 from computeadvisor.domain.costs import CostPreview
 from computeadvisor.domain.hardware import Device, SystemSample
-from computeadvisor.domain.health import ProviderStatus
+from computeadvisor.domain.health import ProbeResult, ProviderStatus
 from computeadvisor.domain.jobs import Board, Job, JobCounts, Lease, StatePage
+from computeadvisor.domain.legacy_providers import ImportSkip, LegacyView
 from computeadvisor.domain.placement import PlanAnswer
 from computeadvisor.domain.policy import GpuPolicy
+from computeadvisor.domain.provider_templates import ProviderTemplate
 from computeadvisor.domain.providers import ProviderRecord, RegistryStats
 from computeadvisor.domain.runtime_model import ModelEntry
+from computeadvisor.domain.studio_gpu import Choice, GpuAdvice
 from computeadvisor.domain.waiting import Workload
 
 AnswerT = TypeVar("AnswerT", bound=msgspec.Struct)
@@ -231,4 +234,87 @@ class ClaimResponse(msgspec.Struct, frozen=True, kw_only=True):
     ok: bool
     job: Job | None
     lease: Lease | None
+    feature: Feature
+
+
+# -- ComfyVN Studio compatibility (§16) ------------------------------------------------------------------------
+
+
+class LegacyProviderList(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    providers: list[LegacyView]
+    templates: list[ProviderTemplate]
+    feature: Feature
+
+
+class LegacyProviderSaved(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    provider: LegacyView
+    feature: Feature
+
+
+class LegacyProviders(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    providers: list[LegacyView]
+    feature: Feature
+
+
+class LegacyProviderRemoved(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    removed: str
+    feature: Feature
+
+
+class LegacyStatus(ProbeResult, frozen=True, kw_only=True):
+    """A probe result as the Studio reads it (§16.7): plus the provider's id and view name, ``ts`` epoch ms."""
+
+    provider_id: str
+    provider_name: str
+    ts: int
+
+
+class LegacyHealthOne(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    status: LegacyStatus
+    feature: Feature
+
+
+class LegacyHealthAll(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    results: list[LegacyStatus]
+    feature: Feature
+
+
+class ProviderExport(msgspec.Struct, frozen=True, kw_only=True):
+    """The export document (§16.8): its views carry real secrets, or none."""
+
+    version: int = 1
+    exported_at: int
+    providers: list[dict[str, Any]]
+
+
+class ProvidersExported(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    export: ProviderExport
+    feature: Feature
+
+
+class ProvidersImported(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    imported: list[str]
+    skipped: list[ImportSkip]
+    providers: list[LegacyView]
+    feature: Feature
+
+
+class GpuSelected(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    choice: Choice
+    policy: PolicyView
+    feature: Feature
+
+
+class GpuAdvised(msgspec.Struct, frozen=True, kw_only=True):
+    ok: bool
+    advice: GpuAdvice
     feature: Feature

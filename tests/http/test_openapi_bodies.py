@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from computeadvisor.domain import advisor, costs
+from computeadvisor.domain import advisor, costs, studio_gpu
 from computeadvisor.domain import job_requests as requests
+from computeadvisor.domain import legacy_providers as legacy
 from computeadvisor.domain.advisor import AdvisorContext
 from computeadvisor.domain.job_spec import parse_enqueue
 from computeadvisor.domain.plan_request import parse_plan_request
@@ -107,6 +108,16 @@ READERS: dict[tuple[str, str], list[Read]] = {
     ("/api/schedule/fail", "post"): [lambda r: requests.parse_fail(r({"job_id": "a"}))],
     ("/api/schedule/requeue", "post"): [lambda r: requests.parse_requeue(r({"job_id": "a"}))],
     ("/api/schedule/cancel", "post"): [lambda r: requests.parse_job_id(r({"job_id": "a"}))],
+    ("/api/providers/register", "post"): [lambda r: legacy.register(r({"base_url": "stub://x", "meta": {}}), [])],
+    ("/api/providers/create", "post"): [lambda r: legacy.create(r({"template_id": "runpod", "meta": {}}), [])],
+    ("/api/providers/activate", "post"): [lambda r: legacy.parse_activate(r({"id": "a"}))],
+    ("/api/providers/order", "post"): [lambda r: legacy.reorder([], r({"order": []}))],
+    ("/api/providers/health", "post"): [lambda r: legacy.parse_health(r({}))],
+    ("/api/providers/import", "post"): [lambda r: legacy.plan_import(r({"providers": []}), [])],
+    ("/api/gpu/select", "post"): [lambda r: studio_gpu.parse_select(r({"requirements": {}}))],
+    ("/api/gpu/advise", "post"): [
+        lambda r: studio_gpu.parse_advise(r({"workload": {"requirements": {}, "estimate": {}}}))
+    ],
 }
 READERS[("/api/gpu/policy", "post")] = READERS[("/api/gpu/policy", "put")]
 

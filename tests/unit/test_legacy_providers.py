@@ -56,7 +56,8 @@ def test_template_facts_follow_the_table() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("Local (8191)", "local-8191"), ("http://127.0.0.1:8002", "http1270018002"), ("  --  ", "provider"),
-     ("My_Box-2", "my_box-2"), ("Café GPU", "caf-gpu")],
+     ("My_Box-2", "my_box-2"), ("Café GPU", "caf-gpu"), ("__-x", "x"), ("a" * 70 + " b", "a" * 64),
+     ("a" * 63 + " b", "a" * 63)],
 )  # fmt: skip
 def test_slug(text: str, expected: str) -> None:
     assert legacy.slug(text) == expected
@@ -106,7 +107,8 @@ def test_register_creates_with_defaults_and_a_slugged_id() -> None:
     record = register({"name": "Local (8191)", "base_url": "http://127.0.0.1:8191"}, stored)
     assert record == ProviderRecord(id="local-8191", kind="remote", base="http://127.0.0.1:8191",
                                     meta={"name": "Local (8191)", "priority": 50})  # fmt: skip
-    assert register({"id": "Any Thing", "endpoint": "stub://x"}).meta == {"priority": 10}
+    assert register({"id": " any.Thing ", "endpoint": "stub://x"}).id == "any.Thing"  # given ids are not slugged
+    assert register({"provider": "Any Thing", "endpoint": "stub://x"}).id == "any-thing"
     runpod = register({"id": "runpod", "base": "https://api.runpod.io/v2/", "config": {"api_key": "K"}})
     assert runpod.meta["cost"]["hourly_usd"] == 0.46 and runpod.meta["cost_per_minute"] == pytest.approx(0.46 / 60)
     assert runpod.meta["config"] == {"api_key": "K"} and "auth_fields" not in runpod.meta

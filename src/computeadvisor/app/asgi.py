@@ -28,6 +28,7 @@ from computeadvisor.app.routes import (
     metric_routes,
     provider_routes,
     schedule_routes,
+    studio_routes,
     ui_routes,
 )
 from computeadvisor.app.sampler import take_sample
@@ -73,6 +74,7 @@ def create_app(config: Config | None = None, adapters: Adapters | None = None) -
     app = Litestar(
         route_handlers=[
             *gpu_routes,
+            *studio_routes,
             *provider_routes,
             *compute_routes,
             *schedule_routes,

@@ -132,8 +132,9 @@ def build_services(adapters: Adapters, config: Config) -> Services:
         adapters.jobs, adapters.registry, adapters.flags, metrics, notify=events.poke, poll_s=poll_s
     )
     return Services(
-        adapters, schedule, events, metrics, probe_deadline_s=config.health_timeout, min_samples=config.min_samples
-    )
+        adapters, schedule, events, metrics, probe_deadline_s=config.health_timeout, min_samples=config.min_samples,
+        allow_secret_export=config.allow_secret_export,
+    )  # fmt: skip
 
 
 @asynccontextmanager

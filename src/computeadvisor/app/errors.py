@@ -13,6 +13,7 @@ from litestar.types import ExceptionHandlersMap
 from computeadvisor.domain.errors import (
     ComputeAdvisorError,
     Conflict,
+    Forbidden,
     InvalidInput,
     NotFound,
     StorageError,
@@ -25,6 +26,7 @@ log = logging.getLogger("computeadvisor.http")
 
 STATUS_BY_ERROR: tuple[tuple[type[ComputeAdvisorError], int], ...] = (
     (InvalidInput, 400),
+    (Forbidden, 403),
     (NotFound, 404),
     (Conflict, 409),
     (Unavailable, 503),

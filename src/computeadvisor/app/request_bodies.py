@@ -296,7 +296,122 @@ class CancelBody(JobBody, kw_only=True):
     pass
 
 
+# -- ComfyVN Studio (§16) -----------------------------------------------------------------------------------------
+
+ProviderId = Annotated[str, Meta(pattern=PROVIDER_ID)] | Annotated[int, Meta(ge=0)]
+Base = Annotated[str, Meta(pattern=BASE)]
+
+
+class LegacyProviderBody(msgspec.Struct, kw_only=True):
+    """POST /api/providers/register (§16.4). Without ``id``, the slug of ``name`` (else ``provider``) is the id."""
+
+    id: ProviderId | None = None
+    name: str | None = None
+    provider: str | None = None
+    kind: str | None = None
+    service: str | None = None
+    base_url: Base | None = None
+    endpoint: Base | None = None
+    base: Base | None = None
+    active: bool | None = None
+    priority: Integer | None = None
+    meta: ProviderMeta | None = None
+    config: dict[str, Any] | None = None
+
+
+class CreateProviderBody(msgspec.Struct, kw_only=True):
+    """POST /api/providers/create (§16.5): ``template_id`` is a template's id or service (case-insensitive)."""
+
+    template_id: str | int
+    id: str | int | None = None
+    name: str | None = None
+    base_url: Base | None = None
+    endpoint: Base | None = None
+    base: Base | None = None
+    active: bool | None = None
+    priority: Integer | None = None
+    meta: ProviderMeta | None = None
+    config: dict[str, Any] | None = None
+
+
+class ActivateBody(msgspec.Struct, kw_only=True):
+    """POST /api/providers/activate (§16.6)."""
+
+    id: str | int
+    active: bool | None = None
+
+
+class OrderBody(msgspec.Struct, kw_only=True):
+    """POST /api/providers/order (§16.6): each listed id gets its index as priority."""
+
+    order: list[str]
+
+
+class ProviderProbeBody(msgspec.Struct, kw_only=True):
+    """POST /api/providers/health (§16.7): one provider, or (no id) every active one."""
+
+    id: str | int | None = None
+
+
+class ImportBody(msgspec.Struct, kw_only=True):
+    """POST /api/providers/import (§16.8): entries as an export holds them (or v1 records)."""
+
+    providers: list[Any]
+    replace: bool | None = None
+    overwrite: bool | None = None
+
+
+StudioMinutes = Annotated[float, Meta(ge=0, le=costs.MAX_MINUTES)]
+
+
+class SelectRequirements(msgspec.Struct, kw_only=True):
+    memory_min_mb: Annotated[float, Meta(ge=0)] | None = None
+    min_vram_gb: Annotated[float, Meta(ge=0)] | None = None
+
+
+class SelectBody(msgspec.Struct, kw_only=True):
+    """POST /api/gpu/select (§16.9)."""
+
+    prefer: str | None = None
+    requirements: SelectRequirements | None = None
+
+
+class StudioRequirements(msgspec.Struct, kw_only=True):
+    type: Loose = None
+    min_vram_gb: Annotated[float, Meta(ge=0)] | None = None
+    min_vram: Annotated[float, Meta(ge=0)] | None = None
+    estimated_minutes: StudioMinutes | None = None
+
+
+class StudioEstimate(msgspec.Struct, kw_only=True):
+    duration_minutes: StudioMinutes | None = None
+
+
+class StudioWorkload(msgspec.Struct, kw_only=True):
+    type: Loose = None
+    requires_gpu: Loose = None
+    estimated_minutes: StudioMinutes | None = None
+    estimate: StudioEstimate | None = None
+    requirements: StudioRequirements | None = None
+
+
+class GpuAdviseBody(msgspec.Struct, kw_only=True):
+    """POST /api/gpu/advise (§16.10); the flags are on/off as §0.4 says."""
+
+    workload: StudioWorkload | None = None
+    prefer_remote: Loose = None
+    hardware_override: Loose = None
+
+
 REQUEST_BODIES: dict[tuple[str, str], type[msgspec.Struct]] = {
+    ("/api/providers/register", "post"): LegacyProviderBody,
+    ("/api/providers/create", "post"): CreateProviderBody,
+    ("/api/providers/activate", "post"): ActivateBody,
+    ("/api/providers/order", "post"): OrderBody,
+    ("/api/providers/health", "post"): ProviderProbeBody,
+    ("/api/providers/import", "post"): ImportBody,
+    ("/api/gpu/select", "post"): SelectBody,
+    ("/api/gpu/advise", "post"): GpuAdviseBody,
     ("/api/providers", "post"): ProviderBody,
     ("/api/gpu/policy", "put"): PolicyBody,
     ("/api/gpu/policy", "post"): PolicyBody,

@@ -11,14 +11,16 @@ from msgspec import UNSET, UnsetType
 from computeadvisor.app.event_hub import EventHub
 from computeadvisor.app.feature import current_feature
 from computeadvisor.app.health_fanout import probe_all
+from computeadvisor.app.health_memory import HealthMemory
 from computeadvisor.app.metrics import Metrics, Snapshot
 from computeadvisor.app.plan_services import PlanService
 from computeadvisor.app.schedule_services import ScheduleService
+from computeadvisor.app.studio_services import StudioService
 from computeadvisor.domain import advisor, costs
 from computeadvisor.domain.errors import InvalidInput, NotFound
 from computeadvisor.domain.events import NewEvent, policy_event, provider_event
 from computeadvisor.domain.hardware import SystemSample, device_entries
-from computeadvisor.domain.health import with_provider
+from computeadvisor.domain.health import ProbeResult, with_provider
 from computeadvisor.domain.policy import MODES, GpuPolicy, apply_policy_update, select_gpu, sticky_choice
 from computeadvisor.domain.providers import (
     ProviderRecord,
@@ -27,7 +29,7 @@ from computeadvisor.domain.providers import (
     seeds_from_documents,
     validate_provider,
 )
-from computeadvisor.domain.values import debug_from_body, iso_utc
+from computeadvisor.domain.values import debug_from_body
 from computeadvisor.ports import FeatureFlags, JobStore, MetricsSource, ProviderRegistry, SettingsStore
 from computeadvisor.ports.health_probe import HealthProbe
 from computeadvisor.ports.lifecycle import Lifecycle
@@ -45,7 +47,6 @@ from computeadvisor.wire import (
     PolicySaved,
     PolicyView,
     ProviderDeleted,
-    ProviderHealth,
     ProviderSaved,
     ProvidersResponse,
     Unsupported,
@@ -81,16 +82,17 @@ class Services:
         *,
         probe_deadline_s: float,
         min_samples: int,
+        allow_secret_export: bool = False,
     ) -> None:
         self.adapters = adapters
         self.schedule = schedule
         self.events = events
         self.metrics = metrics
         self.planner = PlanService(self, min_samples=min_samples)
-        self._probe_deadline_s = probe_deadline_s
+        self.studio = StudioService(self, allow_secret_export=allow_secret_export)
+        self.probe_deadline_s = probe_deadline_s
         self.sample = SystemSample()
-        # The latest probe result per provider id (§2.8 health memory): in memory, forgotten on restart.
-        self._healthy: dict[str, ProviderHealth] = {}
+        self.health = HealthMemory()
 
     def feature(self) -> Feature:
         """The flag as the files say for this request."""
@@ -98,7 +100,7 @@ class Services:
 
     def unhealthy(self) -> frozenset[str]:
         """Providers whose latest health probe failed (§2.8), as this process remembers them."""
-        return frozenset(pid for pid, health in self._healthy.items() if not health.ok)
+        return self.health.unhealthy()
 
     def publish_sample(self, sample: SystemSample) -> None:
         """Replace the hardware snapshot that handlers read (called by the sampler)."""
@@ -110,7 +112,7 @@ class Services:
         await self.adapters.jobs.append(event)
         self.events.poke()
 
-    async def _logged(self, event: NewEvent) -> None:
+    async def logged(self, event: NewEvent) -> None:
         """After a registry change: its event is in the log (written by the registry in the change's transaction,
         §14, or appended now, §11), and the streams are woken."""
         if self.adapters.registry.logs_events:
@@ -118,13 +120,11 @@ class Services:
         else:
             await self._record(event)
 
-    async def _remember_health(self, provider_id: str, ok: bool) -> None:
+    async def remember_health(self, provider_id: str, result: ProbeResult) -> None:
         """Keep the latest probe result; its first result, and every ok <-> failed flip, is an event."""
         now = time.time()
-        before = self._healthy.get(provider_id)
-        self._healthy[provider_id] = ProviderHealth(ok=ok, checked_at=iso_utc(now))
-        if before is None or before.ok != ok:
-            await self._record(provider_event(provider_id, "health", now, ok=ok))
+        if self.health.remember(provider_id, result, now):
+            await self._record(provider_event(provider_id, "health", now, ok=result.ok))
 
     async def metrics_text(self) -> bytes:
         """The Prometheus exposition (§13): this process's counters, the store's queue gauges, the latest health
@@ -133,7 +133,7 @@ class Services:
         snapshot = Snapshot(
             queued=counts.queues,
             running=await self.schedule.running(),
-            provider_up={provider_id: health.ok for provider_id, health in self._healthy.items()},
+            provider_up=self.health.up(),
             gpus=self.sample.gpus,
         )
         return self.metrics.exposition(snapshot)
@@ -151,7 +151,7 @@ class Services:
         records = await registry.records()
         return ProvidersResponse(
             providers=[masked(r) for r in records],
-            health={r.id: self._healthy[r.id] for r in records if r.id in self._healthy},
+            health={r.id: health for r in records if (health := self.health.v1(r.id)) is not None},
             feature=self.feature(),
             stats=await registry.stats() if debug else UNSET,
         )
@@ -161,8 +161,8 @@ class Services:
         registry = self.adapters.registry
         event = provider_event(record.id, "upsert", time.time())
         stored = await registry.upsert(record, event)
-        self._healthy.pop(stored.id, None)
-        await self._logged(event)
+        self.health.forget(stored.id)
+        await self.logged(event)
         return ProviderSaved(
             ok=True,
             provider=masked(stored),
@@ -174,8 +174,8 @@ class Services:
         registry = self.adapters.registry
         event = provider_event(provider_id, "delete", time.time())
         await registry.delete(provider_id, event)
-        self._healthy.pop(provider_id, None)
-        await self._logged(event)
+        self.health.forget(provider_id)
+        await self.logged(event)
         return ProviderDeleted(ok=True, feature=self.feature(), stats=await registry.stats() if debug else UNSET)
 
     # -- GPU list and policy (§1) -------------------------------------------------------------------------
@@ -233,13 +233,13 @@ class Services:
         if provider_id:
             record = await self._provider(provider_id)
             result = await self.adapters.health.probe(record)
-            await self._remember_health(record.id, result.ok)
+            await self.remember_health(record.id, result)
             return HealthOne(ok=result.ok, status=with_provider(result, record.id), feature=self.feature())
         records = await self.adapters.registry.records()
-        results = await probe_all(self.adapters.health, records, deadline_s=self._probe_deadline_s)
+        results = await probe_all(self.adapters.health, records, deadline_s=self.probe_deadline_s)
         statuses = []
         for record, result in zip(records, results, strict=True):
-            await self._remember_health(record.id, result.ok)
+            await self.remember_health(record.id, result)
             statuses.append(with_provider(result, record.id))
         return HealthAll(ok=any(r.ok for r in results), results=statuses, feature=self.feature())
 

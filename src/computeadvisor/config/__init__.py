@@ -35,6 +35,8 @@ class Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     port: int = 8001
     token: str | None = None
     deny_private_health: bool = False
+    allow_secret_export: bool = False
+    """Whether ``GET /api/providers/export?include_secrets=1`` may answer a peer that is not loopback (§16.8)."""
     health_timeout: float = 5.0
     sampler_interval: float = 1.0
     attempt_cap: int = DEFAULT_ATTEMPT_CAP

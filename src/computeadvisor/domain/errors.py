@@ -6,6 +6,7 @@ into HTTP statuses::
     ComputeAdvisorError
      ├── InvalidInput           bad input from a client (a field of the wrong type, format or range)
      │    └── FieldError        ... naming the field's path (``meta.cost_per_minute``, ``context.has_gpu``)
+     ├── Forbidden              allowed to no client from where this one asks (secrets off loopback, §16.8)
      ├── NotFound               an unknown provider or job id
      ├── Conflict               a state the operation cannot apply to
      ├── Unavailable            the service is at a limit it sets itself (too many event streams); try later
@@ -43,6 +44,10 @@ class FieldError(InvalidInput):
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
+
+
+class Forbidden(ComputeAdvisorError):
+    """The request is refused whoever sends it from here; the detail says what would allow it."""
 
 
 class NotFound(ComputeAdvisorError):

@@ -120,12 +120,18 @@ def export_view(record: ProviderRecord, health: LastHealth, *, secrets: bool) ->
 # -- slugs and field rules ---------------------------------------------------------------------------------------
 
 
+SLUG_LENGTH = 64
+
+
 def slug(text: str) -> str:
-    """Lower-case ASCII letters, digits, ``-`` and ``_``; whitespace becomes ``-``; the rest is dropped (§16.4)."""
+    """Lower-case ASCII letters, digits, ``-`` and ``_``; whitespace becomes ``-``; the rest is dropped (§16.4).
+
+    The result is always a valid id (§2.1): leading underscores go as the dashes do, and it is cut to 64 characters.
+    """
     kept = "".join(
         "-" if c.isspace() else c for c in text.lower() if c.isspace() or (c.isascii() and (c.isalnum() or c in "-_"))
     )
-    return kept.strip("-") or "provider"
+    return kept.lstrip("-_")[:SLUG_LENGTH].rstrip("-") or "provider"
 
 
 def _string(body: Mapping[str, Any], field: str) -> str | None:
@@ -166,8 +172,12 @@ def _priority(body: Mapping[str, Any]) -> int | None:
 
 
 def _base_url(body: Mapping[str, Any]) -> Any:
-    """The first non-empty of ``base_url``, ``endpoint``, ``base``."""
-    return next((body[k] for k in ("base_url", "endpoint", "base") if body.get(k) not in (None, "")), None)
+    """The first non-empty of ``base_url``, ``endpoint``, ``base`` (blank counts as empty)."""
+    for key in ("base_url", "endpoint", "base"):
+        value = body.get(key)
+        if value is not None and not (isinstance(value, str) and not value.strip()):
+            return value
+    return None
 
 
 def _given_id(body: Mapping[str, Any]) -> str | None:
@@ -239,16 +249,14 @@ def _build(
 def register(body: Mapping[str, Any], records: Sequence[ProviderRecord], *, slug_id: bool = True) -> ProviderRecord:
     """The record a ``POST /api/providers/register`` stores (§16.4): a new one, or the one its id names, updated.
 
-    Omitted fields keep what is stored (**changed**: ComfyVN reset them). With ``slug_id`` False (an import) the id
-    is taken as given.
+    A given id is checked as §2.1 says; without one, the slug of ``name`` (else of ``provider``) names the record.
+    Omitted fields keep what is stored (**changed**: ComfyVN reset them). With ``slug_id`` False (an import) an
+    entry without an id is refused instead.
     """
     name, kind, service = _string(body, "name"), _string(body, "kind"), _string(body, "service")
     given = _given_id(body)
     if given is None and slug_id:
-        provider = body.get("provider")
-        given = slug(name or (provider if isinstance(provider, str) else ""))
-    elif given is not None and slug_id:
-        given = slug(given)
+        given = slug(name or _string(body, "provider") or "")
     if given is None:
         raise FieldError("id", "is required")
     base = _base_url(body)
@@ -325,6 +333,17 @@ def parse_activate(body: Mapping[str, Any]) -> tuple[str, bool]:
     return text, True if active is None else active
 
 
+def parse_health(body: Mapping[str, Any]) -> str | None:
+    """The provider id of a Studio health request, or None to probe every active provider (§16.7)."""
+    value = body.get("id")
+    if value is None or value == "":
+        return None
+    text = id_text(value)
+    if text is None:
+        raise FieldError("id", "must be a string or an integer")
+    return text
+
+
 def reorder(records: Sequence[ProviderRecord], body: Mapping[str, Any]) -> list[ProviderRecord]:
     """The records whose priority an ``order`` sets (§16.6): each listed stored id gets its (last) index."""
     order = body.get("order")
@@ -338,3 +357,61 @@ def reorder(records: Sequence[ProviderRecord], body: Mapping[str, Any]) -> list[
         for r in records
         if r.id in index and r.meta.get("priority") != index[r.id]
     ]
+
+
+# -- import (§16.8) ---------------------------------------------------------------------------------------------
+
+
+class ImportSkip(msgspec.Struct, frozen=True, kw_only=True):
+    """An entry an import left out, and why."""
+
+    index: int
+    id: str | None
+    detail: str
+
+
+class ImportPlan(msgspec.Struct, frozen=True, kw_only=True):
+    """One import as one registry write: what to delete, what to store, and what to report."""
+
+    deletes: list[str]
+    upserts: list[ProviderRecord]
+    imported: list[str]
+    skipped: list[ImportSkip]
+
+
+def plan_import(body: Mapping[str, Any], records: Sequence[ProviderRecord]) -> ImportPlan:
+    """The write an import makes (§16.8): each usable entry is a register with its id as given (no slug)."""
+    entries = body.get("providers")
+    if entries is None:
+        raise InvalidInput("import payload must contain a list of providers")
+    if not isinstance(entries, list):
+        raise InvalidInput("payload.providers must be a list")
+    replace = _boolean(body, "replace") or False
+    overwrite = _boolean(body, "overwrite")
+    overwrite = True if overwrite is None else overwrite
+    current = {} if replace else {r.id: r for r in records}
+    imported: list[str] = []
+    skipped: list[ImportSkip] = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or entry.get("id") in (None, "") or _base_url(entry) is None:
+            continue  # not a provider entry at all: skipped silently
+        shown = id_text(entry["id"])
+        if not overwrite and shown is not None and shown.strip() in current:
+            skipped.append(ImportSkip(index=index, id=shown, detail=f"provider '{shown.strip()}' already exists"))
+            continue
+        try:
+            record = register({k: v for k, v in entry.items() if k != "last_health"}, list(current.values()),
+                              slug_id=False)  # fmt: skip
+        except InvalidInput as exc:
+            skipped.append(ImportSkip(index=index, id=shown, detail=exc.detail))
+            continue
+        current[record.id] = record
+        if record.id in imported:
+            imported.remove(record.id)
+        imported.append(record.id)
+    return ImportPlan(
+        deletes=[r.id for r in records] if replace else [],
+        upserts=[current[i] for i in imported],
+        imported=imported,
+        skipped=skipped,
+    )

@@ -55,7 +55,8 @@ def parse_device_id(value: str) -> str | None:
     return f"gpu:{int(match.group(1))}" if match else None
 
 
-def _present(device: str | None, gpus: Sequence[GpuInfo]) -> GpuInfo | None:
+def present_gpu(device: str | None, gpus: Sequence[GpuInfo]) -> GpuInfo | None:
+    """The present GPU ``device`` (``gpu:<n>``) names, or None."""
     for gpu in gpus:
         if device == gpu.device_id:
             return gpu
@@ -71,10 +72,10 @@ def select_gpu(policy: GpuPolicy, gpus: Sequence[GpuInfo]) -> GpuInfo | None:
         return None
     chosen = None
     if policy.mode == "manual":
-        chosen = _present(policy.manual_device, gpus)
-    chosen = chosen or _present(policy.preferred_id, gpus)
+        chosen = present_gpu(policy.manual_device, gpus)
+    chosen = chosen or present_gpu(policy.preferred_id, gpus)
     if chosen is None and policy.mode == "sticky":
-        chosen = _present(policy.sticky_device, gpus)
+        chosen = present_gpu(policy.sticky_device, gpus)
     if chosen is None:
         # max() keeps the first of equals, so ties go to the lowest index.
         chosen = max(sorted(gpus, key=lambda g: g.id), key=lambda g: g.mem_free or 0)
@@ -83,7 +84,7 @@ def select_gpu(policy: GpuPolicy, gpus: Sequence[GpuInfo]) -> GpuInfo | None:
 
 def pins_cpu(policy: GpuPolicy, gpus: Sequence[GpuInfo]) -> bool:
     """Manual mode on ``cpu``, or on a GPU that is not present, forbids a ``gpu`` answer."""
-    return policy.mode == "manual" and _present(policy.manual_device, gpus) is None
+    return policy.mode == "manual" and present_gpu(policy.manual_device, gpus) is None
 
 
 def sticky_choice(policy: GpuPolicy, gpus: Sequence[GpuInfo]) -> tuple[GpuInfo | None, GpuPolicy | None]:
@@ -94,7 +95,7 @@ def sticky_choice(policy: GpuPolicy, gpus: Sequence[GpuInfo]) -> tuple[GpuInfo |
     becomes the new ``sticky_device`` (§1.3). Pure: storing the update is the caller's decision.
     """
     selected = select_gpu(policy, gpus)
-    if policy.mode != "sticky" or selected is None or _present(policy.sticky_device, gpus) is not None:
+    if policy.mode != "sticky" or selected is None or present_gpu(policy.sticky_device, gpus) is not None:
         return selected, None
     return selected, msgspec.structs.replace(policy, sticky_device=selected.device_id)
 
@@ -117,7 +118,7 @@ def _valid_device(field: str, value: Any, gpus: Sequence[GpuInfo]) -> str:
     device = parse_device_id(value)
     if device is None:
         raise FieldError(field, f"{value.strip()!r} is not a device id (cpu or gpu:<n>)")
-    if device != "cpu" and _present(device, gpus) is None:
+    if device != "cpu" and present_gpu(device, gpus) is None:
         present = ", ".join(["cpu", *(g.device_id for g in sorted(gpus, key=lambda g: g.id))])
         raise FieldError(field, f"device {device!r} is not present (present: {present})")
     return device

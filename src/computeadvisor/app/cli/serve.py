@@ -18,6 +18,11 @@ from computeadvisor.config import ConfigError, load_config
 @click.option("--port", type=click.IntRange(0, 65535), help="Port [default: 8001].")
 @click.option("--token", help="Bearer token for mutating, probing and debug requests (required off loopback).")
 @click.option("--deny-private-health/--allow-private-health", default=None, help="Health probes refuse LAN/loopback.")
+@click.option(
+    "--allow-secret-export/--deny-secret-export",
+    default=None,
+    help="Let a non-loopback peer export provider secrets (with the token) [default: deny].",
+)
 @click.option("--health-timeout", type=float, help="Seconds a provider health probe may take [default: 5.0].")
 @click.option("--sampler-interval", type=float, help="Seconds between hardware samples [default: 1.0].")
 @click.option("--attempt-cap", type=int, help="Claims before an expired lease fails the job [default: 3].")

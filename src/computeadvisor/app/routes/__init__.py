@@ -6,6 +6,7 @@ from computeadvisor.app.routes.gpu import gpu_routes
 from computeadvisor.app.routes.metrics import metric_routes
 from computeadvisor.app.routes.providers import provider_routes
 from computeadvisor.app.routes.schedule import schedule_routes
+from computeadvisor.app.routes.studio import studio_routes
 from computeadvisor.app.routes.ui import ui_routes
 
 __all__ = [
@@ -15,5 +16,6 @@ __all__ = [
     "metric_routes",
     "provider_routes",
     "schedule_routes",
+    "studio_routes",
     "ui_routes",
 ]
