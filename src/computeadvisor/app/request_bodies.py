@@ -302,14 +302,10 @@ ProviderId = Annotated[str, Meta(pattern=PROVIDER_ID)] | Annotated[int, Meta(ge=
 Base = Annotated[str, Meta(pattern=BASE)]
 
 
-class LegacyProviderBody(msgspec.Struct, kw_only=True):
-    """POST /api/providers/register (§16.4). Without ``id``, the slug of ``name`` (else ``provider``) is the id."""
+class _StudioProviderFields(msgspec.Struct, kw_only=True):
+    """What a register and a create both read (§16.4)."""
 
-    id: ProviderId | None = None
     name: str | None = None
-    provider: str | None = None
-    kind: str | None = None
-    service: str | None = None
     base_url: Base | None = None
     endpoint: Base | None = None
     base: Base | None = None
@@ -319,19 +315,20 @@ class LegacyProviderBody(msgspec.Struct, kw_only=True):
     config: dict[str, Any] | None = None
 
 
-class CreateProviderBody(msgspec.Struct, kw_only=True):
+class LegacyProviderBody(_StudioProviderFields, kw_only=True):
+    """POST /api/providers/register (§16.4). Without ``id``, the slug of ``name`` (else ``provider``) is the id."""
+
+    id: ProviderId | None = None
+    provider: str | None = None
+    kind: str | None = None
+    service: str | None = None
+
+
+class CreateProviderBody(_StudioProviderFields, kw_only=True):
     """POST /api/providers/create (§16.5): ``template_id`` is a template's id or service (case-insensitive)."""
 
     template_id: str | int
     id: str | int | None = None
-    name: str | None = None
-    base_url: Base | None = None
-    endpoint: Base | None = None
-    base: Base | None = None
-    active: bool | None = None
-    priority: Integer | None = None
-    meta: ProviderMeta | None = None
-    config: dict[str, Any] | None = None
 
 
 class ActivateBody(msgspec.Struct, kw_only=True):

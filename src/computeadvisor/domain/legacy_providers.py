@@ -335,13 +335,7 @@ def parse_activate(body: Mapping[str, Any]) -> tuple[str, bool]:
 
 def parse_health(body: Mapping[str, Any]) -> str | None:
     """The provider id of a Studio health request, or None to probe every active provider (§16.7)."""
-    value = body.get("id")
-    if value is None or value == "":
-        return None
-    text = id_text(value)
-    if text is None:
-        raise FieldError("id", "must be a string or an integer")
-    return text
+    return _given_id(body)
 
 
 def reorder(records: Sequence[ProviderRecord], body: Mapping[str, Any]) -> list[ProviderRecord]:
