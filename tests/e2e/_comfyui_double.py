@@ -7,7 +7,8 @@ Read from comfyanonymous/ComfyUI ``server.py`` and ``execution.py`` (commit 005f
 
 What a workflow does here is decided by its nodes: a ``CheckpointLoaderSimple`` whose ``ckpt_name`` is
 ``missing.safetensors`` fails validation; a ``KSampler`` whose ``seed`` is 13 fails while running (out of memory);
-anything else runs for ``polls_to_finish`` history polls and writes one image per ``SaveImage`` node.
+anything else runs for ``polls_to_finish`` history polls and writes one image per ``SaveImage`` node. With
+``vanish_after_polls`` the server goes away after that many history polls, as a ComfyUI that crashes mid-job.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from typing import Any
 class ComfyUiDouble:
     """Serves on 127.0.0.1:<port> in a thread; ``prompts`` holds every accepted ``/prompt`` body."""
 
-    def __init__(self, polls_to_finish: int = 2) -> None:
+    def __init__(self, polls_to_finish: int = 2, vanish_after_polls: int | None = None) -> None:
         self.polls_to_finish = polls_to_finish
+        self.vanish_after_polls = vanish_after_polls
         self.prompts: list[dict[str, Any]] = []
         self.deleted: list[str] = []
         self._polls: dict[str, int] = {}
@@ -109,6 +111,8 @@ class ComfyUiDouble:
             if prompt_id not in self._polls:
                 return {}
             self._polls[prompt_id] += 1
+            if self._polls[prompt_id] == self.vanish_after_polls:  # gone while the prompt runs
+                threading.Thread(target=self.vanish, daemon=True).start()
             if self._polls[prompt_id] < self.polls_to_finish:
                 return {}
             sent = next(p for p in self.prompts if p["prompt_id"] == prompt_id)
