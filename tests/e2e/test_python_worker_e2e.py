@@ -80,18 +80,19 @@ def test_a_handler_holding_the_gil_does_not_starve_its_heartbeats(client: Client
 def test_stop_lets_the_running_job_finish_and_claims_no_more(client: Client) -> None:
     client.enqueue(id="current")
     client.enqueue(id="next")
-    started = threading.Event()
+    started, released = threading.Event(), threading.Event()
 
-    def slow(ctx: JobContext) -> Outcome:
+    def held(ctx: JobContext) -> Outcome:
         started.set()
-        ctx.wait(1.0)
+        assert released.wait(30)  # the job is still running when the stop comes
         return Outcome()
 
-    worker = Worker(client, slow, WorkerOptions(wait_seconds=1))
+    worker = Worker(client, held, WorkerOptions(wait_seconds=1))
     runner = threading.Thread(target=worker.run)
     runner.start()
     assert started.wait(30)
     worker.stop()
+    released.set()
     runner.join(30)
     assert not runner.is_alive()
     assert client.job("current").job.status == "succeeded"

@@ -4,6 +4,8 @@ from disk after every step; an import killed with SIGKILL leaves every entry or 
 from __future__ import annotations
 
 import contextlib
+import json
+import socket
 import stat
 import subprocess
 import sys
@@ -16,7 +18,17 @@ from typing import Any
 import httpx
 import pytest
 
-from ._harness import CLI_TIMEOUT_S, HOST, REGISTRY_FILE, ServerLauncher, clean_env, read_registry, registry_ids
+from ._harness import (
+    CLI_TIMEOUT_S,
+    HOST,
+    REGISTRY_FILE,
+    RunningServer,
+    ServerLauncher,
+    clean_env,
+    poll,
+    read_registry,
+    registry_ids,
+)
 
 pytestmark = pytest.mark.e2e
 TOKEN = "studio-token"
@@ -123,29 +135,58 @@ def lan_node_base(node: _Provider) -> str:
     return f"http://{HOST}:{node.server_address[1]}"
 
 
-@pytest.mark.parametrize("delay_s", [0.0, 0.01, 0.03, 0.06, 0.1])
+def _import_body(entries: list[dict[str, Any]]) -> bytes:
+    return json.dumps({"providers": entries}).encode()
+
+
+def _half_sent(server: RunningServer, body: bytes) -> socket.socket:
+    """An import whose body is only half sent: the server cannot have written anything of it."""
+    sock = socket.create_connection((HOST, server.port), timeout=10)
+    head = (f"POST /api/providers/import HTTP/1.1\r\nHost: {HOST}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode()  # fmt: skip
+    sock.sendall(head + body[: len(body) // 2])
+    return sock
+
+
+@pytest.mark.parametrize("moment", ["body half sent", "registry being written", "answered"])
 def test_an_import_killed_mid_way_leaves_every_entry_or_none(
-    launcher: ServerLauncher, tmp_path: Path, delay_s: float
+    launcher: ServerLauncher, tmp_path: Path, moment: str
 ) -> None:
     root = tmp_path / "killed"
     server = launcher.start(root)
     entries = [{"id": f"node-{n}", "base_url": f"http://10.0.{n // 250}.{n % 250 + 1}:8001",
                 "config": {"api_key": f"k{n}"}} for n in range(400)]  # fmt: skip
+    every: list[str] = ["before", *(str(e["id"]) for e in entries)]
     with httpx.Client(base_url=server.base_url, timeout=10, trust_env=False) as api:
         answer(api.post("/api/providers/register", json={"id": "before", "base_url": "stub://b"}))
+        if moment == "body half sent":
+            with _half_sent(server, _import_body(entries)):
+                server.kill_hard()
+            expected = [["before"]]
+        elif moment == "answered":
+            answer(api.post("/api/providers/import", json={"providers": entries}))
+            server.kill_hard()
+            expected = [every]  # a 2xx write survives kill -9
+        else:
+            answered = threading.Event()
 
-        def send() -> None:
-            with contextlib.suppress(httpx.HTTPError):  # the server died under it
-                api.post("/api/providers/import", json={"providers": entries})
+            def send() -> None:
+                with contextlib.suppress(httpx.HTTPError):  # the server may die under it
+                    api.post("/api/providers/import", json={"providers": entries})
+                answered.set()
 
-        sender = threading.Thread(target=send)
-        sender.start()
-        threading.Event().wait(delay_s)  # a kill at some point of the request, not a synchronisation
-        server.kill_hard()
-        sender.join(timeout=30)
+            sender = threading.Thread(target=send)
+            sender.start()
+            temp = root / REGISTRY_FILE.parent
+            # Kill as soon as the new registry's temp file is there (or, if the write was quicker, once answered).
+            poll(lambda: answered.is_set() or any(temp.glob(".compute_providers.json.*.tmp")), bool, timeout_s=30,
+                 interval_s=0)  # fmt: skip
+            server.kill_hard()
+            sender.join(timeout=30)
+            expected = [["before"], every]
     restarted = launcher.start(root)
     ids = registry_ids(root)
-    assert ids in (["before"], ["before", *(e["id"] for e in entries)]), len(ids)
-    print(f"killed after {delay_s} s: {len(ids) - 1} of {len(entries)} entries stored")
+    assert ids in expected, len(ids)
+    print(f"killed ({moment}): {len(ids) - 1} of {len(entries)} entries stored")
     with httpx.Client(base_url=restarted.base_url, timeout=10, trust_env=False) as api:
         assert len(answer(api.get("/api/providers/list"))["providers"]) == len(ids)

@@ -96,14 +96,20 @@ def test_a_worker_killed_mid_job_has_its_job_run_again_after_the_lease(
 def test_sigterm_within_the_grace_lets_the_job_complete(
     server: RunningServer, farm: WorkerLauncher, tmp_path: Path
 ) -> None:
-    started = tmp_path / "started"
+    started, go = tmp_path / "started", tmp_path / "go"
     with Client(server.base_url) as client:
         client.enqueue(id="finishing")
         client.enqueue(id="never-claimed")
-    short = f"import time; open({str(started)!r}, 'w').write('1'); time.sleep(1.5)"
-    worker = farm.start(server.base_url, "--grace", "30", command=python_command(short))
+    # The command runs until the test lets it finish, which it does only once the worker has taken the SIGTERM.
+    held = (
+        f"import os, time\nopen({str(started)!r}, 'w').write('1')\nend = time.monotonic() + 60\n"
+        f"while not os.path.exists({str(go)!r}) and time.monotonic() < end: time.sleep(0.01)"
+    )
+    worker = farm.start(server.base_url, "--grace", "30", command=python_command(held))
     wait_for_file(started)
     worker.signal(signal.SIGTERM)
+    assert "SIGTERM: stopping" in poll(worker.log_text, lambda text: "SIGTERM: stopping" in text, timeout_s=30)
+    go.write_text("1")
     assert worker.wait() == 0, worker.log_text()
     assert job_of(server, "finishing")["status"] == "succeeded"
     assert job_of(server, "never-claimed")["status"] == "queued"  # no claims after the signal
