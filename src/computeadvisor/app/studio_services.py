@@ -68,9 +68,8 @@ class StudioService:
         events: list[NewEvent] = [provider_event(i, "delete", now) for i in deletes]
         events += [provider_event(r.id, "upsert", now) for r in upserts]
         stored = await self._registry.apply(upserts, deletes, events)
-        for provider_id in (*deletes, *(r.id for r in upserts)):
-            if forget or provider_id in deletes:
-                self._services.health.forget(provider_id)
+        for provider_id in (*deletes, *(r.id for r in upserts if forget)):
+            self._services.health.forget(provider_id)
         for event in events:
             await self._services.logged(event)
         return stored

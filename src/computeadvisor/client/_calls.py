@@ -156,8 +156,6 @@ def heartbeat(job_id: str, lease_token: str | None, lease_seconds: int | None) -
 
 
 def complete(job_id: str, lease_token: str | None, **measured: Any) -> Call[wire.JobResponse]:
-    if measured.get("outputs") is not None:
-        measured["outputs"] = list(measured["outputs"])
     body = _fields(job_id=job_id, lease_token=lease_token, **measured)
     return Call("POST", "/api/schedule/complete", wire.JobResponse, body=body)
 

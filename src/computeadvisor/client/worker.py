@@ -225,9 +225,13 @@ class Worker:
             if self._stopping.is_set():  # claimed while the stop came in: give it straight back
                 deadline = time.monotonic() + options.lease_seconds
                 self._report(answer.job.id, deadline, "requeue", functools.partial(self.client.requeue, answer.job.id))
-                self.report.requeued += 1
+                self._tally("requeued")
                 return
             self._run(answer.job, answer.lease)
+
+    def _tally(self, outcome: str) -> None:
+        with self._lock:  # slots finish jobs on several threads
+            setattr(self.report, outcome, getattr(self.report, outcome) + 1)
 
     def _give_up(self, why: str) -> None:
         log.error("%s; the worker stops", why)
@@ -268,16 +272,16 @@ class Worker:
     ) -> None:
         job_id, token = ctx.job.id, ctx.lease.token
         if ctx.stop_reason == LEASE_LOST:
-            self.report.lost += 1
+            self._tally("lost")
             return
         if ctx.stop_reason == SHUTDOWN:
             if self._report(job_id, running.deadline, "requeue", lambda: self.client.requeue(job_id)):
-                self.report.requeued += 1
+                self._tally("requeued")
             return
         if error is not None:
             if self._report(job_id, running.deadline, "fail",
                             lambda: self.client.fail(job_id, token, error=error)):  # fmt: skip
-                self.report.failed += 1
+                self._tally("failed")
                 log.info("job %s: failed after %.2f s: %s", job_id, seconds, error.splitlines()[0] if error else "")
             return
         done = outcome or Outcome()
@@ -286,7 +290,7 @@ class Worker:
             vram_gb=done.vram_gb, outputs=reportable(done.outputs) or None,
         )  # fmt: skip
         if self._report(job_id, running.deadline, "complete", complete):
-            self.report.succeeded += 1
+            self._tally("succeeded")
             outputs = f"; outputs: {', '.join(done.outputs)}" if done.outputs else ""
             log.info("job %s: succeeded in %.2f s%s", job_id, seconds, outputs)
 
@@ -300,7 +304,7 @@ class Worker:
             except LeaseLost as exc:
                 note = " (an earlier try may have landed)" if failures else ""
                 log.warning("job %s: %s refused: %s%s", job_id, what, exc.detail, note)
-                self.report.lost += 1
+                self._tally("lost")
                 return False
             except ApiError as exc:
                 if not exc.retryable:
