@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from computeadvisor.domain.events import provider_event
+from computeadvisor.domain.events import job_event, provider_event
 from computeadvisor.domain.job_requests import parse_claim, parse_complete, parse_fail, parse_heartbeat, parse_requeue
 from computeadvisor.domain.job_spec import parse_enqueue
 from computeadvisor.domain.jobs import PriceBook
@@ -49,6 +49,21 @@ async def test_every_transition_has_its_event_and_nothing_else_does(store: JobSt
     assert events[6].data["device_id"] == "gpu:0" and events[6].data["attempt"] == 1
     assert await store.event_bounds() == (events[0].id, events[-1].id)
     assert await store.events_after(events[5].id, 1) == [events[6]]
+
+
+@pytest.mark.parametrize("claim_body", [{"queue": "remote", "worker_id": "w"}, {"device_id": "gpu:1"}, {}])
+async def test_a_claims_event_is_the_domains_event_of_the_claimed_job(
+    store: JobStore, clock: FakeClock, claim_body: dict[str, str]
+) -> None:
+    """(The PostgreSQL claim writes its event in the claim's own statement, with the domain's fields.)"""
+    await store.enqueue(parse_enqueue({"id": "r", "queue": "remote", "provider_id": "rp", "device_id": "remote:rp"}))
+    await store.enqueue(parse_enqueue({"id": "s", "sticky": True, "device_id": "gpu:0"}))
+    clock.advance(1.25)
+    claimed = await store.claim(parse_claim(claim_body))
+    assert claimed is not None
+    (event,) = (await store.events_after(0, 10))[2:]
+    assert event.data == job_event(claimed.job, "queued", clock.now).data
+    assert event.type == "job" and event.data["attempt"] == 1
 
 
 async def test_lease_expiry_is_a_transition(make_store: MakeStore, clock: FakeClock) -> None:

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from computeadvisor.adapters.postgres_jobs import PostgresJobStore
+from computeadvisor.adapters.postgres_jobs import FOLD_EVERY, PostgresJobStore
 from computeadvisor.adapters.postgres_registry import PostgresRegistry
 from computeadvisor.app.bootstrap import opened
 from computeadvisor.domain.errors import NotFound
@@ -104,3 +105,31 @@ async def test_concurrent_writers_with_trimming_and_pruning_never_fail(tmp_path:
         assert counts.queues.local == len(state.queues.local) and counts.active == len(state.active) == 0
         oldest, newest = await store.event_bounds()
         assert oldest is not None and newest - oldest < 10 + 16 * 3
+
+
+async def test_completions_teach_the_model_through_lessons_folded_in_order(tmp_path: Path) -> None:
+    """A completion appends its lesson; a read of the model folds the pending ones first, and every ``FOLD_EVERY``-th
+    lesson folds in its completion, so none is lost to concurrent completions and few wait."""
+    _postgres.require()
+    url, schema = _postgres.database_url(), _postgres.schema_for(tmp_path / "lessons")
+    store = PostgresJobStore(url, schema=schema, pool_size=8)
+    count = FOLD_EVERY + 44
+    async with opened(store):
+        for k in range(count):
+            await store.enqueue(parse_enqueue({"id": f"j{k}", "device_id": "gpu:0", "payload": {"work_units": 2}}))
+
+        async def worker(n: int) -> None:
+            while (claimed := await store.claim(parse_claim({"worker_id": f"w{n}"}))) is not None:
+                seconds = 1 + int(claimed.job.id[1:]) % 8
+                body = {"job_id": claimed.job.id, "lease_token": claimed.lease.token, "duration_sec": seconds}
+                await store.complete(parse_complete(body), PriceBook())
+
+        await asyncio.gather(*(worker(n) for n in range(8)))
+        with psycopg.connect(url, autocommit=True, options=f"-c search_path={schema}") as conn:
+            pending = conn.execute("SELECT count(*) FROM lessons").fetchone()
+        assert pending is not None and pending[0] < FOLD_EVERY  # folded at the FOLD_EVERY-th lesson
+        (rate,) = await store.learned_rates()
+        assert (rate.place, rate.samples) == ("gpu:0", count)
+        assert rate.seconds_per_unit.p50 == statistics.median((1 + k % 8) / 2 for k in range(count))
+        with psycopg.connect(url, autocommit=True, options=f"-c search_path={schema}") as conn:
+            assert conn.execute("SELECT count(*) FROM lessons").fetchone() == (0,)

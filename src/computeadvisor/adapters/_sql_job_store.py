@@ -85,8 +85,6 @@ class Dialect:
     """Delete the ``?`` oldest finished jobs, returning their ids."""
     trim_events: str
     """Delete the events with an id up to ``?`` (retention), never waiting for a row another writer holds."""
-    learn_lock: str | None = None
-    """Locks one run-model key for the transaction (see ``sqlite_run_history.learn``), where writers run at once."""
 
 
 class SqlJobStore(JobStore):
@@ -202,13 +200,16 @@ class SqlJobStore(JobStore):
             raise machine.not_found(job_id)
         return jobrows.state_from_row(rows[0])
 
-    def _save(self, txn: Txn, state: JobState, previous: str) -> Job:
-        """Write a changed job, with its event when its status changed (§11), in the caller's transaction."""
+    def _save(self, txn: Txn, state: JobState, previous: str, *, learn: bool = False) -> Job:
+        """Write a changed job, with its event when its status changed (§11), in the caller's transaction; ``learn``:
+        the run-time model learns what the job teaches (§10.3), in the same transaction."""
         txn.execute(jobrows.UPDATE_JOB, jobrows.update_params(state))
         if state.job.status != previous:
             self._log(txn, job_event(state.job, previous, state.job.updated_ts))
         if state.job.status in FINISHED:
             self._prune_excess(txn)
+        if learn:
+            history.learn(txn, state.job, self._min_samples)
         return state.job
 
     def _log(self, txn: Txn, event: NewEvent) -> Event:
@@ -255,9 +256,8 @@ class SqlJobStore(JobStore):
 
         def op(txn: Txn) -> Job:
             state = self._load(txn, request.job_id)
-            job = self._save(txn, machine.complete(state, request, now, txn.next_seq(), prices), state.job.status)
-            history.learn(txn, job, self._min_samples, self._sql.learn_lock)  # in the completion's txn (§10.3)
-            return job
+            completed = machine.complete(state, request, now, txn.next_seq(), prices)
+            return self._save(txn, completed, state.job.status, learn=True)
 
         return await self._submit(op)
 

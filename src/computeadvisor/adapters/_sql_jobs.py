@@ -43,16 +43,19 @@ CORE_COLUMNS = (
     "bytes_tx, bytes_rx, vram_gb, lease_expires_ts, run_at_ts"
 )
 ALL_COLUMNS = f"{CORE_COLUMNS}, seq, lease_token, lease_seconds, spec"
+INSERTED_COLUMNS = (*(column.strip() for column in ALL_COLUMNS.split(",")), "work_units")
+"""The columns of a new job's row, in the order of :func:`insert_params`."""
+UPDATED_COLUMNS = (
+    "status", "priority", "sticky_device_id", "device_id", "attempt", "runs", "worker_id", "error", "updated_ts",
+    "started_ts", "completed_ts", "duration_sec", "cost_estimate", "bytes_tx", "bytes_rx", "vram_gb", "lease_token",
+    "lease_expires_ts", "lease_seconds", "run_at_ts",
+)  # fmt: skip
+"""The columns a transition may change besides ``seq``, in the order of :func:`update_params`."""
 
 SELECT_JOB = f"SELECT {ALL_COLUMNS} FROM jobs WHERE id = ?"
-INSERT_JOB = f"INSERT INTO jobs ({ALL_COLUMNS}, work_units) VALUES ({', '.join('?' * 29)})"
+INSERT_JOB = f"INSERT INTO jobs ({', '.join(INSERTED_COLUMNS)}) VALUES ({', '.join('?' * len(INSERTED_COLUMNS))})"
 INSERT_NEW_JOB = f"{INSERT_JOB} ON CONFLICT (id) DO NOTHING RETURNING seq"
-UPDATE_JOB = (
-    "UPDATE jobs SET seq = ?, status = ?, priority = ?, sticky_device_id = ?, device_id = ?, attempt = ?, "
-    "runs = ?, worker_id = ?, error = ?, updated_ts = ?, started_ts = ?, completed_ts = ?, duration_sec = ?, "
-    "cost_estimate = ?, bytes_tx = ?, bytes_rx = ?, vram_gb = ?, lease_token = ?, lease_expires_ts = ?, "
-    "lease_seconds = ?, run_at_ts = ? WHERE id = ?"
-)
+UPDATE_JOB = f"UPDATE jobs SET seq = ?, {', '.join(f'{column} = ?' for column in UPDATED_COLUMNS)} WHERE id = ?"
 
 SELECT_EXPIRED = (
     f"SELECT {ALL_COLUMNS} FROM jobs WHERE status = 'running' AND lease_expires_ts <= ? ORDER BY lease_expires_ts, seq"
@@ -150,7 +153,7 @@ def _runs_text(job: Job) -> str:
 
 
 def insert_params(state: JobState) -> tuple[Any, ...]:
-    """Parameters of ``INSERT_JOB`` for a new job."""
+    """Parameters of ``INSERT_JOB`` for a new job (the ``INSERTED_COLUMNS``)."""
     j = state.job
     token, expires, seconds = _lease_params(state)
     return (
@@ -162,7 +165,7 @@ def insert_params(state: JobState) -> tuple[Any, ...]:
 
 
 def update_params(state: JobState) -> tuple[Any, ...]:
-    """Parameters of ``UPDATE_JOB``: every field a transition may change."""
+    """Parameters of ``UPDATE_JOB``: ``seq``, the ``UPDATED_COLUMNS``, then the job's id."""
     j = state.job
     return (
         state.seq, j.status, j.priority, j.sticky_device_id, j.device_id, j.attempt, _runs_text(j), j.worker_id,

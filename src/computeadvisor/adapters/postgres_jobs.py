@@ -2,11 +2,22 @@
 
 psycopg 3 with a bounded ``psycopg_pool.ConnectionPool`` (``_pg.PgPool``); psycopg rather than asyncpg because the
 transitions are the same synchronous functions of a transaction as on SQLite, run on a thread, which psycopg's sync
-API serves directly. Every operation runs on a thread of this store's own
-executor (as many threads as pool connections) in one transaction, as a plain function of a transaction like the
-SQLite store's (:class:`~computeadvisor.adapters._sql_job_store.SqlJobStore` holds the transitions both share), so a
-transition and its event commit together, and the run-time model learns inside the completion's transaction. A write
-transaction runs in psycopg's pipeline mode: a statement whose rows are not needed does not wait for its round trip.
+API serves directly. Every operation runs on a thread of this store's own executor (as many threads as pool
+connections), as a plain function of a transaction like the SQLite store's
+(:class:`~computeadvisor.adapters._sql_job_store.SqlJobStore` holds the transitions both share), so a transition and
+its event commit together.
+
+**One statement per write.** What a cycle costs here is round trips and the CPU each takes, on both sides, so the
+hot path sends as few statements as it can: an enqueue and a claim are one statement each, committed on their own
+(the job, its event and the event log's retention as data-modifying CTEs; the claim's event is built in SQL, mirroring
+``job_event``); every other transition locks its row, then writes the job, its event, the retention of finished jobs
+and what it teaches the model in one statement (``pg.SAVE``). ``seq`` is drawn by those statements.
+
+**Learning.** A completion appends a lesson (``lessons``) rather than reading and rewriting a ``run_model`` record,
+which would have to lock the record's key across the round trips of the transaction. Lessons are folded into
+``run_model`` in id order under one lock (``pg.FOLD_LOCK``): by a read of the model before it reads (so a completion
+is reflected in the very next plan, §10.3) and by the completion whose lesson id is a multiple of ``FOLD_EVERY``, so
+at most about that many wait.
 
 **Event order across writers.** Event ids come from a sequence, and transactions commit in any order, so a reader
 can see id 51 while 50 is still uncommitted. A reader therefore stops at the first gap until it is sure the gap is
@@ -34,12 +45,14 @@ from computeadvisor.adapters import postgres_jobs_schema as pg
 from computeadvisor.adapters import sqlite_run_history as history
 from computeadvisor.adapters._pg import PgPool, placeholders
 from computeadvisor.adapters._sql_job_store import Dialect, SqlJobStore, Statements
+from computeadvisor.adapters._sql_jobs import Txn
 from computeadvisor.domain import job_machine as machine
-from computeadvisor.domain.events import DEFAULT_EVENT_RETENTION, Event, job_event
+from computeadvisor.domain.events import DEFAULT_EVENT_RETENTION, Event, NewEvent, job_event
 from computeadvisor.domain.job_machine import JobState
 from computeadvisor.domain.job_requests import ClaimRequest
-from computeadvisor.domain.jobs import DEFAULT_ATTEMPT_CAP, DEFAULT_RETENTION, Claimed, JobCounts, JobStatus
-from computeadvisor.domain.runtime_model import MIN_SAMPLES, LearnedRate
+from computeadvisor.domain.job_spec import JobSpec
+from computeadvisor.domain.jobs import DEFAULT_ATTEMPT_CAP, DEFAULT_RETENTION, FINISHED, Claimed, Job, JobCounts
+from computeadvisor.domain.runtime_model import MIN_SAMPLES, LearnedRate, Lesson, ModelEntry, lesson_of
 from computeadvisor.domain.waiting import Workload
 
 T = TypeVar("T")
@@ -51,8 +64,13 @@ POSTGRES = Dialect(
     finished_count=pg.FINISHED_COUNT,
     prune=pg.PRUNE,
     trim_events=pg.TRIM_EVENTS,
-    learn_lock=pg.LEARN_LOCK,
 )
+
+
+FOLD_EVERY = 256
+"""A completion whose lesson id is a multiple of this folds the pending lessons (see ``PostgresJobStore``)."""
+FOLD_BATCH = 4096
+"""Lessons folded per transaction at most."""
 
 
 class PgTxn:
@@ -64,7 +82,8 @@ class PgTxn:
         self._cursor = cursor
 
     def next_seq(self) -> int:
-        return int(self.fetch(pg.NEXT_SEQ)[0][0])
+        """0, which the statements that write a job (``pg.SAVE``, ``pg.ENQUEUE``) read as: draw the next value."""
+        return 0
 
     def fetch(self, statement: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Sequence[Any]]:
         cursor = self._cursor
@@ -72,10 +91,7 @@ class PgTxn:
             cursor.execute(statement, params)
         else:
             cursor.execute(placeholders(statement), params)
-        try:
-            return list(cursor.fetchall())  # in pipeline mode, this is where the statement's result is waited for
-        except psycopg.ProgrammingError:  # a statement that returns no rows
-            return []
+        return list(cursor.fetchall()) if cursor.description is not None else []
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
         self._cursor.execute(placeholders(statement), params)
@@ -122,15 +138,17 @@ class PostgresJobStore(SqlJobStore):
 
     async def _submit(self, operation: Callable[[Any], T], *, savepoint: bool = True) -> T:
         def work() -> T:
-            with self._db.connection() as conn, conn.pipeline(), conn.transaction(), conn.cursor() as cursor:
+            with self._db.connection() as conn, conn.transaction(), conn.cursor() as cursor:
                 return operation(PgTxn(cursor))
 
         return await self._db.run(work)
 
-    async def _read(self, statement: str, params: Sequence[Any] = ()) -> list[Sequence[Any]]:
+    async def _read(self, statement: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Sequence[Any]]:
+        """The rows of one statement, run on its own (a write of one statement commits by itself)."""
+
         def work() -> list[Sequence[Any]]:
-            with self._db.connection() as conn:
-                return list(conn.execute(placeholders(statement), params).fetchall())
+            with self._db.connection() as conn, conn.cursor() as cursor:
+                return PgTxn(cursor).fetch(statement, params)
 
         return await self._db.run(work)
 
@@ -148,7 +166,12 @@ class PostgresJobStore(SqlJobStore):
         return (await self._read_counts()).value
 
     async def learned_rates(self) -> list[LearnedRate]:
+        await self._fold()
         return history.rates_from_rows(await self._read(history.SELECT_RATES))
+
+    async def model_report(self) -> list[ModelEntry]:
+        await self._fold()
+        return await super().model_report()
 
     async def workload(self) -> Workload:
         return (await self._read_workload(pg.SELECT_QUEUED_WORK)).value
@@ -203,20 +226,68 @@ class PostgresJobStore(SqlJobStore):
 
     async def claim(self, request: ClaimRequest) -> Claimed | None:
         now = self._now()
-        token = machine.new_lease_token()
-        expires = now + request.lease_seconds
-        params = self._claim_params(request, now, token)
-
-        def op(txn: PgTxn) -> JobState | None:
-            rows = txn.fetch(pg.CLAIM, params)
-            if not rows:
-                return None
-            state = jobrows.state_from_row(rows[0])
-            self._log(txn, job_event(state.job, JobStatus.QUEUED, now))
-            return state
-
-        state = await self._submit(op)
-        if state is None:
+        params = {**self._claim_params(request, now, machine.new_lease_token()), **self._event_params("job")}
+        rows = await self._read(pg.CLAIM, params)  # the job taken and its event, in one statement
+        if not rows:
             return None
-        self._expiry.lower(expires)
-        return machine.claimed(state)
+        self._expiry.lower(params["expires"])
+        return machine.claimed(jobrows.state_from_row(rows[0]))
+
+    # -- writes: the hot path in one statement each (see postgres_jobs_schema) ----------------------------------
+
+    def _event_params(self, event_type: str, data: str | None = None) -> dict[str, Any]:
+        return {"event_type": event_type, "event_data": data, "event_retention": self._event_retention}
+
+    def _log(self, txn: Txn, event: NewEvent) -> Event:
+        (row,) = txn.fetch(pg.LOG, self._event_params(*jobrows.event_params(event)))
+        return Event(id=int(row[0]), type=event.type, data=event.data)
+
+    async def enqueue(self, spec: JobSpec) -> tuple[Job, bool]:
+        now = self._now()
+        state = machine.new_state(spec, now, 0)  # seq: drawn by the statement
+        params = dict(zip(jobrows.INSERTED_COLUMNS, jobrows.insert_params(state), strict=True))
+        params.update(self._event_params(*jobrows.event_params(job_event(state.job, None, now))))
+        while True:
+            if (await self._read(pg.ENQUEUE, params))[0][0]:
+                return state.job, True
+            rows = await self._read(jobrows.SELECT_JOB, (spec.id,))  # the id is taken: idempotent or a conflict
+            if rows:  # (else the job holding it was pruned in between: try again)
+                existing = jobrows.state_from_row(rows[0])
+                machine.check_same_spec(existing, spec)
+                return existing.job, False
+
+    def _save(self, txn: Txn, state: JobState, previous: str, *, learn: bool = False) -> Job:
+        job = state.job
+        lesson = lesson_of(job) if learn else None
+        finishing = job.status in FINISHED and previous not in FINISHED
+        params: dict[str, Any] = dict(
+            zip(("seq", *jobrows.UPDATED_COLUMNS, "id"), jobrows.update_params(state), strict=True)
+        )
+        params.update(
+            {f"lesson_{name}": None if lesson is None else getattr(lesson, name) for name in Lesson.__struct_fields__},
+            log=job.status != previous, finishing=finishing, retention=self._retention,
+            **self._event_params(*jobrows.event_params(job_event(job, previous, job.updated_ts))),
+        )  # fmt: skip
+        ((lesson_id,),) = txn.fetch(pg.SAVE, params)
+        if finishing and self._retention == 0:  # the statement's prune cannot see the job it finishes
+            self._prune_excess(txn)
+        if lesson_id is not None and lesson_id % FOLD_EVERY == 0:
+            self._fold_lessons(txn)
+        return job
+
+    # -- the run-time model: completions append lessons, folded into run_model in batches -------------------------
+
+    def _fold_lessons(self, txn: Txn) -> None:
+        """Fold the pending lessons into ``run_model`` (in id order), in the caller's transaction."""
+        txn.fetch(pg.FOLD_LOCK)
+        while rows := txn.fetch(pg.TAKE_LESSONS, (FOLD_BATCH,)):
+            lessons = [Lesson(place=place, model=model, work_units=units, duration_s=duration, completed_ts=ts)
+                       for place, model, units, duration, ts in rows]  # fmt: skip
+            history.learn_lessons(txn, lessons, self._min_samples)
+            if len(rows) < FOLD_BATCH:
+                break
+
+    async def _fold(self) -> None:
+        """Fold what completions taught, so that a read of the model reflects every completion before it (§10.3)."""
+        if (await self._read(pg.SELECT_LESSONS))[0][0]:
+            await self._submit(self._fold_lessons)

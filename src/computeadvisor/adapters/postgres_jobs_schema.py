@@ -16,9 +16,16 @@ the portable statements of ``_sql_jobs`` serve both. What PostgreSQL does differ
 
 from __future__ import annotations
 
-from computeadvisor.adapters._sql_jobs import ALL_COLUMNS, DUE_SQL, FINISHED_SQL, SCHEDULED_JOBS
+from computeadvisor.adapters._sql_jobs import (
+    ALL_COLUMNS,
+    DUE_SQL,
+    FINISHED_SQL,
+    INSERTED_COLUMNS,
+    SCHEDULED_JOBS,
+    UPDATED_COLUMNS,
+)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SLOTS = 16
 _SLOT = f"abs(hashtext({{r}}.id)) % {SLOTS}"
 _KEY = "CASE {r}.status WHEN 'queued' THEN 'queued:' || {r}.queue WHEN 'running' THEN 'running' ELSE 'finished' END"
@@ -135,6 +142,11 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "version BIGINT NOT NULL, document TEXT NOT NULL)",
     ),
     3: SCHEDULED_JOBS,
+    4: (  # what completions teach the run-time model, until folded into run_model (see PostgresJobStore)
+        "CREATE TABLE lessons (id BIGSERIAL PRIMARY KEY, place TEXT NOT NULL, model TEXT, "
+        "work_units DOUBLE PRECISION NOT NULL, duration_s DOUBLE PRECISION NOT NULL, "
+        "completed_ts DOUBLE PRECISION NOT NULL)",
+    ),
 }
 MIGRATIONS_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL)"
@@ -161,29 +173,91 @@ PRUNE = (
 TRIM_EVENTS = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= ? FOR UPDATE SKIP LOCKED)"
 """Retention: every writer trims after its insert; rows another writer is deleting are left to it (waiting for them
 deadlocked concurrent writers)."""
-NEXT_SEQ = "SELECT nextval('job_seq')"
+
+# A write of the hot path is one statement: the change, its event and the retention work as data-modifying CTEs, so
+# that it costs one round trip (and enqueue and claim need no BEGIN/COMMIT). ``seq`` is drawn in the statement (a
+# transition that draws one gets 0 from ``PgTxn.next_seq``).
+
+
+def _logged(source: str, data: str = "%(event_data)s::text", where: str = "true") -> str:
+    """The CTEs ``logged`` (the event of each row of ``source`` where ``where``: ``%(event_type)s``, ``data``) and
+    ``trimmed`` (events beyond ``%(event_retention)s``, as ``TRIM_EVENTS``). Named parameters."""
+    return f"""logged AS (
+    INSERT INTO events (id, type, data)
+    SELECT nextval('events_id_seq'), %(event_type)s::text, {data} FROM {source}, pg_current_xact_id() WHERE {where}
+    RETURNING id
+), trimmed AS (
+    DELETE FROM events WHERE id IN (
+        SELECT id FROM events WHERE id <= (SELECT max(id) FROM logged) - %(event_retention)s::bigint
+        FOR UPDATE SKIP LOCKED)
+)"""
+
+
+LOG = f"WITH {_logged('(SELECT 1) AS one')} SELECT id FROM logged"
+"""One event (``append``)."""
+ENQUEUE = f"""WITH inserted AS (
+    INSERT INTO jobs ({", ".join(INSERTED_COLUMNS)})
+    VALUES ({", ".join("nextval('job_seq')" if c == "seq" else f"%({c})s" for c in INSERTED_COLUMNS)})
+    ON CONFLICT (id) DO NOTHING RETURNING id
+), {_logged("inserted")}
+SELECT count(*) FROM inserted"""
+"""A new job and its event; no row when the id is taken. Parameters: the ``INSERTED_COLUMNS`` (``seq`` ignored)."""
+SAVE = f"""WITH saved AS (
+    UPDATE jobs SET seq = CASE WHEN %(seq)s::bigint = 0 THEN nextval('job_seq') ELSE %(seq)s::bigint END,
+        {", ".join(f"{c} = %({c})s" for c in UPDATED_COLUMNS)}
+    WHERE id = %(id)s RETURNING id
+), {_logged("saved", where="%(log)s::boolean")}, pruned AS (
+    DELETE FROM jobs WHERE id IN (
+        SELECT id FROM jobs WHERE {FINISHED_SQL} AND %(finishing)s::boolean ORDER BY completed_ts, seq
+        LIMIT greatest(0, (SELECT coalesce(sum(value), 0) FROM counters WHERE name = 'finished')
+                          + 1 - %(retention)s::bigint)::bigint
+        FOR UPDATE SKIP LOCKED)
+), taught AS (
+    INSERT INTO lessons (place, model, work_units, duration_s, completed_ts)
+    SELECT %(lesson_place)s::text, %(lesson_model)s::text, %(lesson_work_units)s::float8,
+           %(lesson_duration_s)s::float8, %(lesson_completed_ts)s::float8
+    FROM saved WHERE %(lesson_place)s::text IS NOT NULL
+    RETURNING id
+)
+SELECT (SELECT id FROM taught)"""
+"""A changed job (parameters: ``id``, ``seq`` (0: draw the next) and the ``UPDATED_COLUMNS``), its event when
+``log``, the retention of finished jobs when ``finishing`` (it becomes finished: the count read is from before it),
+and the lesson it teaches when ``lesson_place`` is not null (the ``Lesson``'s fields as ``lesson_<field>``; its id
+is returned). The job row is locked by the caller."""
+SELECT_LESSONS = "SELECT EXISTS (SELECT 1 FROM lessons)"
+FOLD_LOCK = "SELECT pg_advisory_xact_lock(hashtext('computeadvisor.run_model'))"
+"""One fold at a time, across replicas: a fold reads and rewrites run_model records."""
+TAKE_LESSONS = (
+    "WITH taken AS (DELETE FROM lessons WHERE id IN (SELECT id FROM lessons ORDER BY id LIMIT %s) "
+    "RETURNING id, place, model, work_units, duration_s, completed_ts) "
+    "SELECT place, model, work_units, duration_s, completed_ts FROM taken ORDER BY id"
+)
+"""The oldest ``%s`` lessons, removed, in the order they were taught."""
 SELECT_QUEUED_WORK = (
     "SELECT queue, place, priority, sum(jobs), sum(work_units) FROM queued_work GROUP BY queue, place, priority "
     "HAVING sum(jobs) > 0"
 )
-LEARN_LOCK = "SELECT pg_advisory_xact_lock(hashtext(?))"
-"""Taken per (place, model) key before a completion reads its record, so two completions never both extend the
-same old record (the second would overwrite the first's sample)."""
 
 SNAPSHOT_HORIZON = "SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text FROM pg_current_snapshot() AS s"
 SELECT_EVENT_IDS = "SELECT id FROM events WHERE id > %s ORDER BY id LIMIT %s"
 OLDEST_EVENT = "SELECT min(id) FROM events"
 
-# The claim (§5.4): one statement picks the next queued job, skipping rows another claim holds, and takes it.
+# The claim (§5.4): one statement picks the next queued job, skipping rows another claim holds, takes it and logs
+# its event.
 # Mirrors job_machine.claim, as sqlite_jobs_schema.CLAIM does.
 _DEVICE = (
     "CASE WHEN j.sticky <> 0 AND j.sticky_device_id IS NOT NULL THEN j.sticky_device_id "
     "ELSE coalesce(%(device)s::text, j.device_id) END"
 )
+_CLAIM_EVENT = (  # mirrors computeadvisor.domain.events.job_event for queued -> running
+    "json_build_object('job_id', claimed.id, 'queue', claimed.queue, 'from', 'queued', 'to', 'running', "
+    "'attempt', claimed.attempt, 'device_id', claimed.device_id, 'provider_id', claimed.provider_id, "
+    "'ts', %(started_at)s::text)::text"
+)
 CLAIM = f"""WITH next AS (
     SELECT id FROM jobs WHERE queue = %(queue)s AND status = 'queued' AND {DUE_SQL.format(now="%(now)s")}
     ORDER BY priority DESC, seq LIMIT 1 FOR UPDATE SKIP LOCKED
-)
+), claimed AS (
 UPDATE jobs AS j SET
     status = 'running',
     seq = nextval('job_seq'),
@@ -200,4 +274,6 @@ UPDATE jobs AS j SET
     lease_expires_ts = %(expires)s,
     lease_seconds = %(seconds)s
 FROM next WHERE j.id = next.id
-RETURNING {", ".join(f"j.{column.strip()}" for column in ALL_COLUMNS.split(","))}"""
+RETURNING {", ".join(f"j.{column.strip()}" for column in ALL_COLUMNS.split(","))}
+), {_logged("claimed", _CLAIM_EVENT)}
+SELECT {ALL_COLUMNS} FROM claimed"""

@@ -21,6 +21,7 @@ from computeadvisor.domain.runtime_model import (
     MIN_SAMPLES,
     Key,
     LearnedRate,
+    Lesson,
     ModelEntry,
     PlaceRecord,
     Rate,
@@ -109,30 +110,35 @@ def _model_of(text: str) -> str | None:
     return text or None
 
 
-def learn(txn: Txn, job: Job, min_samples: int = MIN_SAMPLES, lock: str | None = None) -> None:
-    """Teach the model what ``job`` (just finished) teaches, if anything, in the caller's transaction.
-
-    ``lock``: a statement taking a transaction-long lock on one key (its one parameter), run before the key's record
-    is read, where other writers may teach the same key at the same time (PostgreSQL).
-    """
+def learn(txn: Txn, job: Job, min_samples: int = MIN_SAMPLES) -> None:
+    """Teach the model what ``job`` (just finished) teaches, if anything, in the caller's transaction."""
     lesson = lesson_of(job)
-    if lesson is None:
-        return
+    if lesson is not None:
+        learn_lessons(txn, [lesson], min_samples)
+
+
+def learn_lessons(txn: Txn, lessons: Sequence[Lesson], min_samples: int = MIN_SAMPLES) -> None:
+    """Teach the model ``lessons`` in their order, in the caller's transaction (which no other writer of
+    ``run_model`` runs beside: SQLite's one writer, or PostgreSQL's fold lock)."""
     fetch = txn.fetch
     records: dict[Key, PlaceRecord] = {}
-    for place, model in lesson.taught():
-        if lock is not None:
-            fetch(lock, (f"{place}\x1f{_model_key(model)}",))
-        rows = fetch(_SELECT_RECORD, (place, _model_key(model)))
+    for key in dict.fromkeys(key for lesson in lessons for key in lesson.taught()):
+        rows = fetch(_SELECT_RECORD, (key[0], _model_key(key[1])))
         if rows:
-            records[(place, model)] = _record_decoder.decode(rows[0][0])
-    updated = teach(records, lesson, min_samples=min_samples)
-    for (place, model), record in updated.items():
+            records[key] = _record_decoder.decode(rows[0][0])
+    known = len(records)
+    changed: set[Key] = set()
+    for lesson in lessons:
+        updated = teach(records, lesson, min_samples=min_samples)
+        records.update(updated)
+        changed.update(updated)
+    for place, model in changed:
+        record = records[(place, model)]
         brief = record.learned(place, model)
         rate = brief.seconds_per_unit
         fetch(_UPSERT, (place, _model_key(model), brief.samples, rate.p50, rate.p90, brief.last_completed_ts,
                         _encoder.encode(record)))  # fmt: skip
-    if len(updated) > len(records):  # a new key: the model may have outgrown its bounds
+    if len(records) > known:  # a new key: the model may have outgrown its bounds
         seen = {(place, _model_of(model)): float(ts) for place, model, ts in fetch(_SELECT_SEEN)}
         for place, model in evictions(seen):
             fetch(_DELETE, (place, _model_key(model)))

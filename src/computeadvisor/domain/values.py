@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -136,6 +137,8 @@ def utc_timestamp(now: datetime) -> str:
     return now.astimezone(UTC).isoformat()[:-6] + "Z"  # "+00:00" -> "Z"
 
 
+@functools.lru_cache(maxsize=1024)
 def iso_utc(ts: float) -> str:
-    """Epoch seconds in the contract's time format (see ``utc_timestamp``)."""
-    return utc_timestamp(datetime.fromtimestamp(ts, UTC))
+    """Epoch seconds in the contract's time format (see ``utc_timestamp``). Cached: a job's record formats the
+    same few timestamps each time it is read."""
+    return datetime.fromtimestamp(ts, UTC).isoformat()[:-6] + "Z"  # "+00:00" -> "Z"
