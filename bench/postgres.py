@@ -3,8 +3,9 @@
     .venv/bin/python bench/postgres.py [--url postgresql://127.0.0.1:5432/postgres] [--rounds 3] [--duration 5]
                                        [--workers 16] [--out FILE]
 
-Creates a fresh database on the server at ``--url`` (and drops it at the end). Each round runs, one after the other
-and in the same order, ``--workers`` concurrent clients for ``--duration`` seconds against:
+Each measurement runs on a fresh database on the server at ``--url`` (dropped after it), so no scenario inherits
+another's tables. Each round runs, one after the other and in the same order, ``--workers`` concurrent clients for
+``--duration`` seconds against:
 
 * ``sqlite``: one ``computeadvisor serve`` on a fresh state root (the embedded default);
 * ``pg-1``, ``pg-2``, ``pg-3``: one, two or three ``computeadvisor serve --database-url`` replicas on the database,
@@ -222,27 +223,44 @@ def state_at(url: str, stored: int, reads: int = 200) -> dict[str, float]:
     }
 
 
+class FreshDatabase:
+    """A database created on the server at ``url`` for one measurement, dropped after it."""
+
+    def __init__(self, url: str) -> None:
+        self._admin_url = url
+        self._name = f"computeadvisor_bench_{uuid.uuid4().hex[:8]}"
+        self.url = urllib.parse.urlsplit(url)._replace(path=f"/{self._name}").geturl()  # asyncpg takes no key=value
+
+    def __enter__(self) -> str:
+        with psycopg.connect(self._admin_url, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{self._name}"')
+        return self.url
+
+    def __exit__(self, *_: object) -> None:
+        with psycopg.connect(self._admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{self._name}" WITH (FORCE)')
+
+
 def run(url: str, rounds: int, duration: float, workers: int, stored: int) -> dict[str, Any]:
-    name = f"computeadvisor_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    database = urllib.parse.urlsplit(url)._replace(path=f"/{name}").geturl()  # a URL: asyncpg takes no key=value
     rates: dict[str, list[float]] = {scenario: [] for scenario in SCENARIOS}
     claims: list[float] = []
     notify: dict[str, list[float]] = {"without": [], "with": []}
-    try:
-        with psycopg.connect(database, autocommit=True) as conn:
-            conn.execute("CREATE TABLE notify_bench (id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ)")
-        asyncio.run(_install_pgqueuer(database))
-        for _ in range(rounds):
-            for scenario in SCENARIOS:
+    for _ in range(rounds):
+        for scenario in SCENARIOS:  # each on a database of its own, so none inherits another's tables
+            with FreshDatabase(url) as database:
+                if scenario == "pgqueuer":
+                    asyncio.run(_install_pgqueuer(database))
                 rates[scenario].append(_one(scenario, database, workers, duration, claims) / duration)
+        with FreshDatabase(url) as database:
+            with psycopg.connect(database, autocommit=True) as conn:
+                conn.execute("CREATE TABLE notify_bench (id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ)")
             for key, flag in (("without", False), ("with", True)):
                 notify[key].append(asyncio.run(commits_per_s(database, workers, duration, flag)))
-        state = state_at(database, stored) if stored else None
-    finally:
-        with psycopg.connect(url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    state = None
+    if stored:
+        with FreshDatabase(url) as database:
+            asyncio.run(_create_schema(database))
+            state = state_at(database, stored)
     medians = {scenario: round(statistics.median(values), 1) for scenario, values in rates.items()}
     claims.sort()
     return {
@@ -256,6 +274,12 @@ def run(url: str, rounds: int, duration: float, workers: int, stored: int) -> di
         "state_ms_at_stored_jobs": state,
         "settings": {"rounds": rounds, "duration_s": duration, "workers": workers, "stored_jobs": stored},
     }
+
+
+async def _create_schema(database: str) -> None:
+    store = PostgresJobStore(database)
+    await store.open()  # migrates
+    await store.close()
 
 
 async def _install_pgqueuer(database: str) -> None:
