@@ -112,8 +112,9 @@ async def test_concurrent_writes_share_transactions(store: SqliteJobStore) -> No
 async def test_an_operation_failing_after_its_writes_is_rolled_back_alone(store: SqliteJobStore) -> None:
     state = machine.new_state(JobSpec(id="ghost", name="ghost"), 0.0, 10**9)
 
-    def writes_then_fails(txn: WriteTxn) -> None:
-        txn.execute(jobrows.INSERT_JOB, jobrows.insert_params(state))
+    async def writes_then_fails(txn: WriteTxn) -> None:
+        await txn.execute(jobrows.INSERT_JOB, jobrows.insert_params(state))
+        assert await txn.fetch(jobrows.SELECT_JOB, ("ghost",))  # written, inside the batch's transaction
         raise Conflict("changed my mind")
 
     batches_before = store.writer.batches

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -112,7 +112,7 @@ class SqlJobStore(JobStore):
         return float(self._clock())
 
     @abstractmethod
-    async def _submit(self, operation: Callable[[Txn], T], *, savepoint: bool = True) -> T:
+    async def _submit(self, operation: Callable[[Txn], Coroutine[Any, Any, T]], *, savepoint: bool = True) -> T:
         """Run ``operation`` in a write transaction; its result once committed. ``savepoint=False``: it writes
         with at most one statement, after any check that can raise (a store may skip its savepoint)."""
 
@@ -194,35 +194,35 @@ class SqlJobStore(JobStore):
 
     # -- writes --------------------------------------------------------------------------------------------
 
-    def _load(self, txn: Txn, job_id: str) -> JobState:
-        rows = txn.fetch(self._sql.select_for_update, (job_id,))
+    async def _load(self, txn: Txn, job_id: str) -> JobState:
+        rows = await txn.fetch(self._sql.select_for_update, (job_id,))
         if not rows:
             raise machine.not_found(job_id)
         return jobrows.state_from_row(rows[0])
 
-    def _save(self, txn: Txn, state: JobState, previous: str, *, learn: bool = False) -> Job:
+    async def _save(self, txn: Txn, state: JobState, previous: str, *, learn: bool = False) -> Job:
         """Write a changed job, with its event when its status changed (§11), in the caller's transaction; ``learn``:
         the run-time model learns what the job teaches (§10.3), in the same transaction."""
-        txn.execute(jobrows.UPDATE_JOB, jobrows.update_params(state))
+        await txn.execute(jobrows.UPDATE_JOB, jobrows.update_params(state))
         if state.job.status != previous:
-            self._log(txn, job_event(state.job, previous, state.job.updated_ts))
+            await self._log(txn, job_event(state.job, previous, state.job.updated_ts))
         if state.job.status in FINISHED:
-            self._prune_excess(txn)
+            await self._prune_excess(txn)
         if learn:
-            history.learn(txn, state.job, self._min_samples)
+            await history.learn(txn, state.job, self._min_samples)
         return state.job
 
-    def _log(self, txn: Txn, event: NewEvent) -> Event:
-        (row,) = txn.fetch(self._sql.insert_event, jobrows.event_params(event))
+    async def _log(self, txn: Txn, event: NewEvent) -> Event:
+        (row,) = await txn.fetch(self._sql.insert_event, jobrows.event_params(event))
         logged = Event(id=int(row[0]), type=event.type, data=event.data)
         if logged.id > self._event_retention:
-            txn.execute(self._sql.trim_events, (logged.id - self._event_retention,))
+            await txn.execute(self._sql.trim_events, (logged.id - self._event_retention,))
         return logged
 
-    def _prune_excess(self, txn: Txn) -> int:
-        rows = txn.fetch(self._sql.finished_count)
+    async def _prune_excess(self, txn: Txn) -> int:
+        rows = await txn.fetch(self._sql.finished_count)
         excess = int(rows[0][0]) - self._retention
-        return len(txn.fetch(self._sql.prune, (excess,))) if excess > 0 else 0
+        return len(await txn.fetch(self._sql.prune, (excess,))) if excess > 0 else 0
 
     async def append(self, event: NewEvent) -> Event:
         return await self._submit(lambda txn: self._log(txn, event))
@@ -230,12 +230,12 @@ class SqlJobStore(JobStore):
     async def enqueue(self, spec: JobSpec) -> tuple[Job, bool]:
         now = self._now()
 
-        def op(txn: Txn) -> tuple[Job, bool]:
+        async def op(txn: Txn) -> tuple[Job, bool]:
             state = machine.new_state(spec, now, txn.next_seq())
-            if txn.fetch(jobrows.INSERT_NEW_JOB, jobrows.insert_params(state)):
-                self._log(txn, job_event(state.job, None, now))
+            if await txn.fetch(jobrows.INSERT_NEW_JOB, jobrows.insert_params(state)):
+                await self._log(txn, job_event(state.job, None, now))
                 return state.job, True
-            existing = self._load(txn, spec.id)  # the id is taken: idempotent or a conflict (§5.6)
+            existing = await self._load(txn, spec.id)  # the id is taken: idempotent or a conflict (§5.6)
             machine.check_same_spec(existing, spec)
             return existing.job, False
 
@@ -244,9 +244,9 @@ class SqlJobStore(JobStore):
     async def heartbeat(self, request: HeartbeatRequest) -> Claimed:
         now = self._now()
 
-        def op(txn: Txn) -> JobState:
-            state = machine.heartbeat(self._load(txn, request.job_id), request, now)
-            self._save(txn, state, JobStatus.RUNNING)
+        async def op(txn: Txn) -> JobState:
+            state = machine.heartbeat(await self._load(txn, request.job_id), request, now)
+            await self._save(txn, state, JobStatus.RUNNING)
             return state
 
         return machine.claimed(await self._submit(op))
@@ -254,38 +254,40 @@ class SqlJobStore(JobStore):
     async def complete(self, request: CompleteRequest, prices: PriceBook) -> Job:
         now = self._now()
 
-        def op(txn: Txn) -> Job:
-            state = self._load(txn, request.job_id)
+        async def op(txn: Txn) -> Job:
+            state = await self._load(txn, request.job_id)
             completed = machine.complete(state, request, now, txn.next_seq(), prices)
-            return self._save(txn, completed, state.job.status, learn=True)
+            return await self._save(txn, completed, state.job.status, learn=True)
 
         return await self._submit(op)
 
     async def fail(self, request: FailRequest, prices: PriceBook) -> Job:
         now = self._now()
 
-        def op(txn: Txn) -> Job:
-            state = self._load(txn, request.job_id)
-            return self._save(txn, machine.fail(state, request, now, txn.next_seq(), prices), state.job.status)
+        async def op(txn: Txn) -> Job:
+            state = await self._load(txn, request.job_id)
+            return await self._save(txn, machine.fail(state, request, now, txn.next_seq(), prices), state.job.status)
 
         return await self._submit(op)
 
     async def requeue(self, request: RequeueRequest) -> tuple[Job, bool]:
         now = self._now()
 
-        def op(txn: Txn) -> tuple[Job, bool]:
-            state = self._load(txn, request.job_id)
+        async def op(txn: Txn) -> tuple[Job, bool]:
+            state = await self._load(txn, request.job_id)
             requeued = machine.requeue(state, request.priority, now, txn.next_seq())
-            return (state.job, False) if requeued is state else (self._save(txn, requeued, state.job.status), True)
+            if requeued is state:
+                return state.job, False
+            return await self._save(txn, requeued, state.job.status), True
 
         return await self._submit(op)
 
     async def cancel(self, job_id: str) -> Job:
         now = self._now()
 
-        def op(txn: Txn) -> Job:
-            state = self._load(txn, job_id)
-            return self._save(txn, machine.cancel(state, now, txn.next_seq()), state.job.status)
+        async def op(txn: Txn) -> Job:
+            state = await self._load(txn, job_id)
+            return await self._save(txn, machine.cancel(state, now, txn.next_seq()), state.job.status)
 
         return await self._submit(op)
 
@@ -302,13 +304,13 @@ class SqlJobStore(JobStore):
             return []
         now = self._now()
 
-        def op(txn: Txn) -> list[Job]:
+        async def op(txn: Txn) -> list[Job]:
             changed: list[Job] = []
-            for row in txn.fetch(self._sql.select_expired, (now,)):
+            for row in await txn.fetch(self._sql.select_expired, (now,)):
                 state = jobrows.state_from_row(row)
                 expired = machine.expire(state, now, txn.next_seq(), self._attempt_cap, prices)
-                changed.append(self._save(txn, expired, state.job.status))
-            rows = txn.fetch(jobrows.NEXT_EXPIRY)
+                changed.append(await self._save(txn, expired, state.job.status))
+            rows = await txn.fetch(jobrows.NEXT_EXPIRY)
             self._expiry.seen(rows[0][0] if rows else None)
             return changed
 

@@ -7,8 +7,8 @@ schema module.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, Protocol
+from collections.abc import Coroutine, Iterable, Sequence
+from typing import Any, Protocol, TypeVar
 
 import msgspec
 
@@ -19,21 +19,38 @@ from computeadvisor.domain.jobs import Job, JobCore, JobCounts, JobStatus, JobVi
 from computeadvisor.domain.values import iso_utc
 from computeadvisor.domain.waiting import ScheduledWork, job_units
 
+T = TypeVar("T")
+
 
 class Txn(Protocol):
-    """What a write operation gets: statements inside its store's transaction, and the store-wide sequence."""
+    """What a write operation gets: statements inside its store's transaction, and the store-wide sequence.
+
+    Operations are coroutines so that one definition serves both stores: PostgreSQL's statements wait for the
+    server on the event loop; SQLite's complete at once on the writer thread, which runs the coroutine to its end in
+    one step (:func:`run_at_once`).
+    """
 
     def next_seq(self) -> int:
         """The next value of the store-wide sequence (§5.4); gaps are harmless."""
         ...
 
-    def fetch(self, statement: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Sequence[Any]]:
+    async def fetch(self, statement: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Sequence[Any]]:
         """All rows of one statement."""
         ...
 
-    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+    async def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
         """Run one statement."""
         ...
+
+
+def run_at_once(operation: Coroutine[Any, Any, T]) -> T:
+    """The result of a coroutine that never suspends (an operation on a ``Txn`` whose statements complete at once)."""
+    try:
+        operation.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    operation.close()
+    raise RuntimeError("an operation waited for something on a transaction that runs at once")
 
 
 FINISHED_SQL = "status IN ('succeeded', 'failed', 'cancelled')"

@@ -16,6 +16,8 @@ the portable statements of ``_sql_jobs`` serve both. What PostgreSQL does differ
 
 from __future__ import annotations
 
+from typing import Any
+
 from computeadvisor.adapters._sql_jobs import (
     ALL_COLUMNS,
     DUE_SQL,
@@ -194,7 +196,14 @@ def _logged(source: str, data: str = "%(event_data)s::text", where: str = "true"
 
 
 LOG = f"WITH {_logged('(SELECT 1) AS one')} SELECT id FROM logged"
-"""One event (``append``)."""
+"""One event (``append``, a registry change's event)."""
+
+
+def log_params(event_type: str, data: str | None, retention: int) -> dict[str, Any]:
+    """The parameters ``_logged`` takes: the event (``data`` None where the statement builds it) and the retention."""
+    return {"event_type": event_type, "event_data": data, "event_retention": retention}
+
+
 ENQUEUE = f"""WITH inserted AS (
     INSERT INTO jobs ({", ".join(INSERTED_COLUMNS)})
     VALUES ({", ".join("nextval('job_seq')" if c == "seq" else f"%({c})s" for c in INSERTED_COLUMNS)})

@@ -17,7 +17,7 @@ import msgspec
 from computeadvisor.adapters import _sql_jobs as jobrows
 from computeadvisor.adapters import postgres_jobs_schema as pg
 from computeadvisor.adapters._document_registry import Change, DocumentRegistry
-from computeadvisor.adapters._pg import PgPool, placeholders
+from computeadvisor.adapters._pg import Connection, PgPool
 from computeadvisor.domain import registry as reg
 from computeadvisor.domain.events import DEFAULT_EVENT_RETENTION, NewEvent
 
@@ -66,9 +66,8 @@ class PostgresRegistry(DocumentRegistry):
     async def _fresh(self) -> reg.RegistryDocument:
         known = self._version
 
-        def work() -> tuple[int, str | None]:
-            with self._db.connection() as conn:
-                row = conn.execute(READ, (known,)).fetchone()
+        async def work(conn: Connection) -> tuple[int, str | None]:
+            row = await (await conn.execute(READ, (known,))).fetchone()
             return (0, None) if row is None else (int(row[0]), row[1])
 
         version, text = await self._db.run(work)
@@ -81,20 +80,19 @@ class PostgresRegistry(DocumentRegistry):
         return self._version > 0
 
     async def _change(self, change: Change[T], events: Sequence[NewEvent] = ()) -> T:
-        def work() -> tuple[reg.RegistryDocument, int, T]:
-            with self._db.connection() as conn, conn.transaction():
-                conn.execute(LOCK)
-                row = conn.execute(SELECT).fetchone()
+        async def work(conn: Connection) -> tuple[reg.RegistryDocument, int, T]:
+            async with conn.transaction():
+                await conn.execute(LOCK)
+                row = await (await conn.execute(SELECT)).fetchone()
                 current, version = (reg.RegistryDocument(), 0) if row is None else (self._decode(row[1]), int(row[0]))
                 updated, result = change(current)  # a domain error (NotFound) rolls everything back
                 if updated is not current:
                     text = msgspec.json.encode(updated.to_builtins()).decode()
-                    version = int(conn.execute(WRITE, (text,)).fetchone()[0])
-                for event in events:
-                    (logged,) = conn.execute(placeholders(pg.INSERT_EVENT), jobrows.event_params(event)).fetchall()
-                    if int(logged[0]) > self._event_retention:
-                        trim = (int(logged[0]) - self._event_retention,)
-                        conn.execute(placeholders(pg.TRIM_EVENTS), trim)
+                    written = await (await conn.execute(WRITE, (text,))).fetchone()
+                    assert written is not None
+                    version = int(written[0])
+                for event in events:  # with the log's retention, as the job store writes its events
+                    await conn.execute(pg.LOG, pg.log_params(*jobrows.event_params(event), self._event_retention))
                 return updated, version, result
 
         doc, version, result = await self._db.run(work)

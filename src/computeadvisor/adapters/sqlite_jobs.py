@@ -22,7 +22,7 @@ from computeadvisor.adapters._files import FreshnessCache
 from computeadvisor.adapters._sql_job_store import Dialect, SqlJobStore, Statements, Timed
 from computeadvisor.adapters._sqlite_conn import Reader, open_connections
 from computeadvisor.adapters.file_signatures import STAT_SIGNATURES, FileSignatures
-from computeadvisor.adapters.sqlite_writer import GroupCommitWriter, WriteTxn
+from computeadvisor.adapters.sqlite_writer import GroupCommitWriter, Operation, WriteTxn
 from computeadvisor.domain import job_machine as machine
 from computeadvisor.domain.errors import StorageError
 from computeadvisor.domain.events import DEFAULT_EVENT_RETENTION, Event, job_event
@@ -111,7 +111,7 @@ class SqliteJobStore(SqlJobStore):
 
     # -- lifecycle -----------------------------------------------------------------------------------------
 
-    async def _submit(self, operation: Callable[[WriteTxn], T], *, savepoint: bool = True) -> T:
+    async def _submit(self, operation: Operation[T], *, savepoint: bool = True) -> T:
         try:
             return await self.writer.submit(operation, savepoint=savepoint)
         finally:  # our own commit: the next read reads again
@@ -191,16 +191,16 @@ class SqliteJobStore(SqlJobStore):
         token = machine.new_lease_token()
         expires = now + request.lease_seconds
 
-        def op(txn: WriteTxn) -> JobState | None:
+        async def op(txn: WriteTxn) -> JobState | None:
             params = {**self._claim_params(request, now, token), "seq": txn.next_seq()}
-            rows = txn.fetch(sql.CLAIM, params)
+            rows = await txn.fetch(sql.CLAIM, params)
             if not rows:
                 return None
             # In batch order, so a later expiry pass in the batch sees it (on the writer thread: an expiry look-up
             # on the loop racing with it can at worst leave the watch too high for its recheck_s, as allowed).
             self._expiry.lower(expires)
             state = jobrows.state_from_row(rows[0])
-            self._log(txn, job_event(state.job, JobStatus.QUEUED, now))
+            await self._log(txn, job_event(state.job, JobStatus.QUEUED, now))
             return state
 
         state = await self._submit(op, savepoint=False)

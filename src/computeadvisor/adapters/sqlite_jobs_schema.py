@@ -21,7 +21,14 @@ from collections.abc import Callable
 import msgspec
 
 from computeadvisor.adapters import sqlite_run_history as history
-from computeadvisor.adapters._sql_jobs import ALL_COLUMNS, DUE_SQL, FINISHED_SQL, SCHEDULED_JOBS, state_from_row
+from computeadvisor.adapters._sql_jobs import (
+    ALL_COLUMNS,
+    DUE_SQL,
+    FINISHED_SQL,
+    SCHEDULED_JOBS,
+    run_at_once,
+    state_from_row,
+)
 from computeadvisor.adapters.sqlite_writer import WriteTxn
 from computeadvisor.domain.job_spec import JobSpec
 from computeadvisor.domain.waiting import job_units
@@ -49,7 +56,7 @@ def _fill_run_model(conn: sqlite3.Connection) -> None:
     columns = ALL_COLUMNS.replace("run_at_ts", "NULL")  # migration 2 runs before migration 4 adds the column
     rows = conn.execute(f"SELECT {columns} FROM jobs WHERE status = 'succeeded' ORDER BY completed_ts, seq")
     for row in rows.fetchall():
-        history.learn(txn, state_from_row(row).job)
+        run_at_once(history.learn(txn, state_from_row(row).job))
 
 
 MIGRATIONS: dict[int, tuple[Step, ...]] = {

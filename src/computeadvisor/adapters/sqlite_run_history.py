@@ -110,20 +110,20 @@ def _model_of(text: str) -> str | None:
     return text or None
 
 
-def learn(txn: Txn, job: Job, min_samples: int = MIN_SAMPLES) -> None:
+async def learn(txn: Txn, job: Job, min_samples: int = MIN_SAMPLES) -> None:
     """Teach the model what ``job`` (just finished) teaches, if anything, in the caller's transaction."""
     lesson = lesson_of(job)
     if lesson is not None:
-        learn_lessons(txn, [lesson], min_samples)
+        await learn_lessons(txn, [lesson], min_samples)
 
 
-def learn_lessons(txn: Txn, lessons: Sequence[Lesson], min_samples: int = MIN_SAMPLES) -> None:
+async def learn_lessons(txn: Txn, lessons: Sequence[Lesson], min_samples: int = MIN_SAMPLES) -> None:
     """Teach the model ``lessons`` in their order, in the caller's transaction (which no other writer of
     ``run_model`` runs beside: SQLite's one writer, or PostgreSQL's fold lock)."""
     fetch = txn.fetch
     records: dict[Key, PlaceRecord] = {}
     for key in dict.fromkeys(key for lesson in lessons for key in lesson.taught()):
-        rows = fetch(_SELECT_RECORD, (key[0], _model_key(key[1])))
+        rows = await fetch(_SELECT_RECORD, (key[0], _model_key(key[1])))
         if rows:
             records[key] = _record_decoder.decode(rows[0][0])
     known = len(records)
@@ -136,12 +136,12 @@ def learn_lessons(txn: Txn, lessons: Sequence[Lesson], min_samples: int = MIN_SA
         record = records[(place, model)]
         brief = record.learned(place, model)
         rate = brief.seconds_per_unit
-        fetch(_UPSERT, (place, _model_key(model), brief.samples, rate.p50, rate.p90, brief.last_completed_ts,
+        await fetch(_UPSERT, (place, _model_key(model), brief.samples, rate.p50, rate.p90, brief.last_completed_ts,
                         _encoder.encode(record)))  # fmt: skip
     if len(records) > known:  # a new key: the model may have outgrown its bounds
-        seen = {(place, _model_of(model)): float(ts) for place, model, ts in fetch(_SELECT_SEEN)}
+        seen = {(place, _model_of(model)): float(ts) for place, model, ts in await fetch(_SELECT_SEEN)}
         for place, model in evictions(seen):
-            fetch(_DELETE, (place, _model_key(model)))
+            await fetch(_DELETE, (place, _model_key(model)))
 
 
 def rates_from_rows(rows: Sequence[Sequence[Any]]) -> list[LearnedRate]:

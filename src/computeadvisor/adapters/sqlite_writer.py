@@ -8,8 +8,9 @@ runs ``BEGIN IMMEDIATE``, each operation inside its own ``SAVEPOINT``, and ``COM
 statement. Results are handed out, on the event loop, only after the ``COMMIT`` succeeded: no caller hears of a
 write that could still be lost.
 
-Operations are plain functions of a :class:`WriteTxn`: they run on the writer thread, so they must not await,
-block on anything but SQLite, or touch the event loop; whatever they need from elsewhere (the clock, the price
+Operations are coroutines of a :class:`WriteTxn` whose statements complete at once: they run to their end on the
+writer thread (``run_at_once``), so they must await nothing but the transaction's statements, block on nothing but
+SQLite, and not touch the event loop; whatever they need from elsewhere (the clock, the price
 book) is taken before submitting. An operation that raises is rolled back to its savepoint and gets its own
 error; the others in the batch commit. An operation submitted with ``savepoint=False`` writes with at most one
 statement, after any check that can raise: SQLite undoes a failed statement by itself, so it skips the savepoint
@@ -23,11 +24,12 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
 from computeadvisor.adapters import sqlite_jobs_schema as sql
+from computeadvisor.adapters._sql_jobs import run_at_once
 from computeadvisor.adapters.storage_errors import storage_error
 from computeadvisor.domain.errors import ComputeAdvisorError, StorageError
 
@@ -51,16 +53,16 @@ class WriteTxn:
         self.seq += 1
         return self.seq
 
-    def fetch(self, statement: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Sequence[Any]]:
+    async def fetch(self, statement: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Sequence[Any]]:
         """All rows of one statement (run to completion, so ``RETURNING`` writes are applied)."""
         return self._conn.execute(statement, params).fetchall()
 
-    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+    async def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
         """Run one statement (a count of changed rows, where needed, comes from ``RETURNING`` and :meth:`fetch`)."""
         self._conn.execute(statement, params).fetchall()
 
 
-Operation = Callable[[WriteTxn], T]
+Operation = Callable[[WriteTxn], Coroutine[Any, Any, T]]
 _Outcome = tuple[Any, BaseException | None]  # (result, error) of one operation
 
 
@@ -213,7 +215,7 @@ def _run_one(conn: sqlite3.Connection, txn: WriteTxn, operation: Operation[Any],
     if savepoint:
         conn.execute("SAVEPOINT op")
     try:
-        result = operation(txn)
+        result = run_at_once(operation(txn))
     except Exception as exc:
         if not conn.in_transaction:  # SQLite rolled back the whole batch (disk full, I/O error...)
             raise
