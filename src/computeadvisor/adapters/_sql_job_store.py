@@ -75,16 +75,12 @@ class Dialect:
     """The full row of one job, locked for the rest of the transaction where the database locks rows."""
     select_expired: str
     """The running jobs whose lease ended by ``?``, locked, skipping those another transaction holds."""
-    insert_event: str
-    """One event (type, data), returning its id."""
     select_counters: str
     """``(name, value)`` rows of the status totals (``queued:<queue>``, ``running``, ``finished``)."""
     finished_count: str
     """One row: how many finished jobs are stored."""
     prune: str
     """Delete the ``?`` oldest finished jobs, returning their ids."""
-    trim_events: str
-    """Delete the events with an id up to ``?`` (retention), never waiting for a row another writer holds."""
 
 
 class SqlJobStore(JobStore):
@@ -213,10 +209,10 @@ class SqlJobStore(JobStore):
         return state.job
 
     async def _log(self, txn: Txn, event: NewEvent) -> Event:
-        (row,) = await txn.fetch(self._sql.insert_event, jobrows.event_params(event))
+        (row,) = await txn.fetch(jobrows.INSERT_EVENT, jobrows.event_params(event))
         logged = Event(id=int(row[0]), type=event.type, data=event.data)
         if logged.id > self._event_retention:
-            await txn.execute(self._sql.trim_events, (logged.id - self._event_retention,))
+            await txn.execute(jobrows.TRIM_EVENTS, (logged.id - self._event_retention,))
         return logged
 
     async def _prune_excess(self, txn: Txn) -> int:

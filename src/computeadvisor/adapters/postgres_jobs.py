@@ -39,6 +39,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg.pq import ExecStatus
 
 from computeadvisor.adapters import _sql_jobs as jobrows
 from computeadvisor.adapters import postgres_jobs_schema as pg
@@ -59,14 +60,13 @@ T = TypeVar("T")
 POSTGRES = Dialect(
     select_for_update=pg.SELECT_FOR_UPDATE,
     select_expired=pg.SELECT_EXPIRED,
-    insert_event=pg.INSERT_EVENT,
     select_counters=pg.SELECT_COUNTERS,
     finished_count=pg.FINISHED_COUNT,
     prune=pg.PRUNE,
-    trim_events=pg.TRIM_EVENTS,
 )
 
 
+TUPLES_OK = ExecStatus.TUPLES_OK
 REPEATABLE_READ = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 FOLD_EVERY = 256
 """A completion whose lesson id is a multiple of this folds the pending lessons (see ``PostgresJobStore``)."""
@@ -92,7 +92,8 @@ class PgTxn:
             await cursor.execute(statement, params)
         else:
             await cursor.execute(placeholders(statement), params)
-        return list(await cursor.fetchall()) if cursor.description is not None else []
+        result = cursor.pgresult  # (``description`` would build a Column per field just to say whether rows came)
+        return await cursor.fetchall() if result is not None and result.status == TUPLES_OK else []
 
     async def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
         await self._cursor.execute(placeholders(statement), params)
@@ -241,7 +242,7 @@ class PostgresJobStore(SqlJobStore):
     def _event_params(self, event_type: str, data: str | None = None) -> dict[str, Any]:
         return pg.log_params(event_type, data, self._event_retention)
 
-    async def _log(self, txn: Txn, event: NewEvent) -> Event:
+    async def _log(self, txn: Txn, event: NewEvent) -> Event:  # the event and the log's retention, one statement
         (row,) = await txn.fetch(pg.LOG, self._event_params(*jobrows.event_params(event)))
         return Event(id=int(row[0]), type=event.type, data=event.data)
 

@@ -163,18 +163,12 @@ SELECT_EXPIRED = (
     f"SELECT {ALL_COLUMNS} FROM jobs WHERE status = 'running' AND lease_expires_ts <= ? "
     "ORDER BY lease_expires_ts, seq FOR UPDATE SKIP LOCKED"
 )
-INSERT_EVENT = (
-    "INSERT INTO events (id, type, data) SELECT nextval('events_id_seq'), ?, ? FROM pg_current_xact_id() RETURNING id"
-)
 SELECT_COUNTERS = "SELECT name, sum(value) FROM counters GROUP BY name"
 FINISHED_COUNT = "SELECT coalesce(sum(value), 0) FROM counters WHERE name = 'finished'"
 PRUNE = (
     f"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE {FINISHED_SQL} ORDER BY completed_ts, seq LIMIT ? "
     "FOR UPDATE SKIP LOCKED) RETURNING id"
 )
-TRIM_EVENTS = "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id <= ? FOR UPDATE SKIP LOCKED)"
-"""Retention: every writer trims after its insert; rows another writer is deleting are left to it (waiting for them
-deadlocked concurrent writers)."""
 
 # A write of the hot path is one statement: the change, its event and the retention work as data-modifying CTEs, so
 # that it costs one round trip (and enqueue and claim need no BEGIN/COMMIT). ``seq`` is drawn in the statement (a
@@ -183,7 +177,8 @@ deadlocked concurrent writers)."""
 
 def _logged(source: str, data: str = "%(event_data)s::text", where: str = "true") -> str:
     """The CTEs ``logged`` (the event of each row of ``source`` where ``where``: ``%(event_type)s``, ``data``) and
-    ``trimmed`` (events beyond ``%(event_retention)s``, as ``TRIM_EVENTS``). Named parameters."""
+    ``trimmed`` (retention: the events more than ``%(event_retention)s`` older than it; rows another writer is
+    deleting are left to it, as waiting for them deadlocked concurrent writers). Named parameters."""
     return f"""logged AS (
     INSERT INTO events (id, type, data)
     SELECT nextval('events_id_seq'), %(event_type)s::text, {data} FROM {source}, pg_current_xact_id() WHERE {where}

@@ -49,11 +49,9 @@ T = TypeVar("T")
 SQLITE = Dialect(
     select_for_update=jobrows.SELECT_JOB,  # the writer holds the database's write lock for the whole batch
     select_expired=jobrows.SELECT_EXPIRED,
-    insert_event=jobrows.INSERT_EVENT,
     select_counters=sql.SELECT_COUNTERS,
     finished_count=sql.SELECT_FINISHED_COUNT,
     prune=sql.PRUNE,
-    trim_events=jobrows.TRIM_EVENTS,
 )
 
 
