@@ -3,7 +3,7 @@ statements complete at once) without an event loop."""
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Generator
 
 import pytest
 
@@ -29,12 +29,19 @@ def test_its_exception_comes_out_as_it_is() -> None:
         run_at_once(fails())
 
 
+class _Suspends:
+    """An awaitable that gives control back once, as a statement waiting for a server would."""
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield
+
+
 def test_one_that_suspends_is_refused_and_closed() -> None:
     finished = []
 
     async def waits() -> None:
         try:
-            await asyncio.sleep(0)
+            await _Suspends()
         finally:
             finished.append(True)
 

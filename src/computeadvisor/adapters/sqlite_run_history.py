@@ -137,7 +137,7 @@ async def learn_lessons(txn: Txn, lessons: Sequence[Lesson], min_samples: int = 
         brief = record.learned(place, model)
         rate = brief.seconds_per_unit
         await fetch(_UPSERT, (place, _model_key(model), brief.samples, rate.p50, rate.p90, brief.last_completed_ts,
-                        _encoder.encode(record)))  # fmt: skip
+                              _encoder.encode(record)))  # fmt: skip
     if len(records) > known:  # a new key: the model may have outgrown its bounds
         seen = {(place, _model_of(model)): float(ts) for place, model, ts in await fetch(_SELECT_SEEN)}
         for place, model in evictions(seen):
