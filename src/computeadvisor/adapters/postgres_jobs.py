@@ -145,7 +145,10 @@ class PostgresJobStore(SqlJobStore):
         return await self._db.run(work)
 
     async def _read(self, statement: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Sequence[Any]]:
-        """The rows of one statement, run on its own (a write of one statement commits by itself)."""
+        return await self._statement(statement, params)
+
+    async def _statement(self, statement: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Sequence[Any]]:
+        """The rows of one statement run on its own: a read, or a write of one statement, which commits by itself."""
 
         async def work(conn: Connection) -> list[Sequence[Any]]:
             async with conn.cursor() as cursor:
@@ -231,7 +234,7 @@ class PostgresJobStore(SqlJobStore):
     async def claim(self, request: ClaimRequest) -> Claimed | None:
         now = self._now()
         params = {**self._claim_params(request, now, machine.new_lease_token()), **self._event_params("job")}
-        rows = await self._read(pg.CLAIM, params)  # the job taken and its event, in one statement
+        rows = await self._statement(pg.CLAIM, params)  # the job taken and its event, in one statement
         if not rows:
             return None
         self._expiry.lower(params["expires"])
@@ -252,7 +255,7 @@ class PostgresJobStore(SqlJobStore):
         params = dict(zip(jobrows.INSERTED_COLUMNS, jobrows.insert_params(state), strict=True))
         params.update(self._event_params(*jobrows.event_params(job_event(state.job, None, now))))
         while True:
-            if (await self._read(pg.ENQUEUE, params))[0][0]:
+            if (await self._statement(pg.ENQUEUE, params))[0][0]:
                 return state.job, True
             rows = await self._read(jobrows.SELECT_JOB, (spec.id,))  # the id is taken: idempotent or a conflict
             if rows:  # (else the job holding it was pruned in between: try again)
