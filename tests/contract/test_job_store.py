@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import msgspec
@@ -267,6 +268,29 @@ async def test_stale_token_is_rejected_and_the_job_is_unchanged(store: JobStore)
     assert await store.get("a") == new.job
     body = {"job_id": "a", "lease_token": new.lease.token}
     assert (await store.complete(parse_complete(body), PriceBook())).status == "succeeded"
+
+
+async def test_racing_transitions_of_one_job_apply_one_at_a_time(store: JobStore) -> None:
+    """Completions and heartbeats of one running job sent at once (the same worker retrying, say): exactly one
+    completion wins, every other call is decided on the job as the writes before it left it, and the job is
+    completed once: one event, one lesson."""
+    await enqueue(store, {"id": "race", "device_id": "gpu:0", "payload": {"work_units": 2}})
+    claimed = await claim(store)
+    body = {"job_id": "race", "lease_token": claimed.lease.token}
+    results = await asyncio.gather(
+        *(store.complete(parse_complete({**body, "duration_sec": 1 + n}), PriceBook()) for n in range(6)),
+        *(store.heartbeat(parse_heartbeat({**body, "lease_seconds": 100 + n})) for n in range(6)),
+        return_exceptions=True,
+    )
+    completions, heartbeats = results[:6], results[6:]
+    (done,) = [result for result in completions if isinstance(result, Job)]
+    assert all(isinstance(result, Conflict) for result in completions if result is not done)
+    assert all(isinstance(result, (Claimed, Conflict)) for result in heartbeats)
+    assert await store.get("race") == done and done.status == "succeeded"
+    finished = [e for e in await store.events_after(0, 100) if e.data.get("to") == "succeeded"]
+    assert [e.data["job_id"] for e in finished] == ["race"]
+    (entry,) = await store.model_report()
+    assert (entry.place, entry.samples) == ("gpu:0", 1)
 
 
 async def test_unknown_ids_are_not_found_everywhere(store: JobStore) -> None:

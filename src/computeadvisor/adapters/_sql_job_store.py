@@ -38,7 +38,6 @@ from computeadvisor.domain.jobs import (
     Claimed,
     Job,
     JobCounts,
-    JobStatus,
     PriceBook,
     QueueDepths,
     QueueViews,
@@ -52,6 +51,8 @@ from computeadvisor.ports.job_store import JobStore
 
 T = TypeVar("T")
 Statements = Sequence[tuple[str, Sequence[Any]]]
+Step = Callable[[JobState, Callable[[], int]], JobState]
+"""A transition of one job: the job, and how to draw the next ``seq`` (§5.4) when it needs one."""
 
 
 @dataclass(frozen=True)
@@ -237,55 +238,52 @@ class SqlJobStore(JobStore):
 
         return await self._submit(op, savepoint=False)
 
+    async def _transition(self, job_id: str, step: Step, *, learn: bool = False) -> tuple[JobState, JobState]:
+        """``step`` applied to the stored job, written with its event (``learn``: and what it teaches the model);
+        the job before and after (the same object when ``step`` changed nothing, which writes nothing)."""
+
+        async def op(txn: Txn) -> tuple[JobState, JobState]:
+            state = await self._load(txn, job_id)
+            changed = step(state, txn.next_seq)
+            if changed is not state:
+                await self._save(txn, changed, state.job.status, learn=learn)
+            return state, changed
+
+        return await self._submit(op)
+
     async def heartbeat(self, request: HeartbeatRequest) -> Claimed:
         now = self._now()
-
-        async def op(txn: Txn) -> JobState:
-            state = machine.heartbeat(await self._load(txn, request.job_id), request, now)
-            await self._save(txn, state, JobStatus.RUNNING)
-            return state
-
-        return machine.claimed(await self._submit(op))
+        _, state = await self._transition(request.job_id, lambda state, _: machine.heartbeat(state, request, now))
+        return machine.claimed(state)
 
     async def complete(self, request: CompleteRequest, prices: PriceBook) -> Job:
         now = self._now()
 
-        async def op(txn: Txn) -> Job:
-            state = await self._load(txn, request.job_id)
-            completed = machine.complete(state, request, now, txn.next_seq(), prices)
-            return await self._save(txn, completed, state.job.status, learn=True)
+        def step(state: JobState, seq: Callable[[], int]) -> JobState:
+            return machine.complete(state, request, now, seq(), prices)
 
-        return await self._submit(op)
+        return (await self._transition(request.job_id, step, learn=True))[1].job
 
     async def fail(self, request: FailRequest, prices: PriceBook) -> Job:
         now = self._now()
 
-        async def op(txn: Txn) -> Job:
-            state = await self._load(txn, request.job_id)
-            return await self._save(txn, machine.fail(state, request, now, txn.next_seq(), prices), state.job.status)
+        def step(state: JobState, seq: Callable[[], int]) -> JobState:
+            return machine.fail(state, request, now, seq(), prices)
 
-        return await self._submit(op)
+        return (await self._transition(request.job_id, step))[1].job
 
     async def requeue(self, request: RequeueRequest) -> tuple[Job, bool]:
         now = self._now()
 
-        async def op(txn: Txn) -> tuple[Job, bool]:
-            state = await self._load(txn, request.job_id)
-            requeued = machine.requeue(state, request.priority, now, txn.next_seq())
-            if requeued is state:
-                return state.job, False
-            return await self._save(txn, requeued, state.job.status), True
+        def step(state: JobState, seq: Callable[[], int]) -> JobState:
+            return machine.requeue(state, request.priority, now, seq())
 
-        return await self._submit(op)
+        before, after = await self._transition(request.job_id, step)
+        return after.job, after is not before
 
     async def cancel(self, job_id: str) -> Job:
         now = self._now()
-
-        async def op(txn: Txn) -> Job:
-            state = await self._load(txn, job_id)
-            return await self._save(txn, machine.cancel(state, now, txn.next_seq()), state.job.status)
-
-        return await self._submit(op)
+        return (await self._transition(job_id, lambda state, seq: machine.cancel(state, now, seq())))[1].job
 
     async def leases_expired(self) -> bool:
         now = self._now()

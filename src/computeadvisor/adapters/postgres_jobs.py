@@ -45,14 +45,23 @@ from computeadvisor.adapters import _sql_jobs as jobrows
 from computeadvisor.adapters import postgres_jobs_schema as pg
 from computeadvisor.adapters import sqlite_run_history as history
 from computeadvisor.adapters._pg import Connection, PgPool, placeholders
-from computeadvisor.adapters._sql_job_store import Dialect, SqlJobStore, Statements
+from computeadvisor.adapters._sql_job_store import Dialect, SqlJobStore, Statements, Step
 from computeadvisor.adapters._sql_jobs import Txn
 from computeadvisor.domain import job_machine as machine
+from computeadvisor.domain.errors import ComputeAdvisorError
 from computeadvisor.domain.events import DEFAULT_EVENT_RETENTION, Event, NewEvent, job_event
 from computeadvisor.domain.job_machine import JobState
 from computeadvisor.domain.job_requests import ClaimRequest
 from computeadvisor.domain.job_spec import JobSpec
-from computeadvisor.domain.jobs import DEFAULT_ATTEMPT_CAP, DEFAULT_RETENTION, FINISHED, Claimed, Job, JobCounts
+from computeadvisor.domain.jobs import (
+    DEFAULT_ATTEMPT_CAP,
+    DEFAULT_RETENTION,
+    FINISHED,
+    Claimed,
+    Job,
+    JobCounts,
+    JobStatus,
+)
 from computeadvisor.domain.runtime_model import MIN_SAMPLES, LearnedRate, Lesson, ModelEntry, lesson_of
 from computeadvisor.domain.waiting import Workload
 
@@ -72,6 +81,13 @@ FOLD_EVERY = 256
 """A completion whose lesson id is a multiple of this folds the pending lessons (see ``PostgresJobStore``)."""
 FOLD_BATCH = 4096
 """Lessons folded per transaction at most."""
+REMEMBERED = 4096
+"""Running jobs whose last written version a store keeps, for their next transition (see ``PostgresJobStore``)."""
+Operation = Callable[[Txn], Coroutine[Any, Any, object]]
+
+
+def _drawn_by_the_statement() -> int:
+    return 0  # what PgTxn.next_seq says: pg.SAVE draws the next seq
 
 
 class PgTxn:
@@ -128,6 +144,7 @@ class PostgresJobStore(SqlJobStore):
         self._db = PgPool(url, schema=schema, size=pool_size, timeout_s=connect_timeout_s, what="scheduler store")
         self._gaps: dict[int, int] = {}  # first missing event id -> the xmax seen when the gap was first seen
         self._safe = 0  # every event id up to here is committed or will never be
+        self._written: dict[str, tuple[JobState, str]] = {}  # job id -> (the running job as last written, version)
 
     # -- lifecycle and statements ----------------------------------------------------------------------------
 
@@ -238,7 +255,9 @@ class PostgresJobStore(SqlJobStore):
         if not rows:
             return None
         self._expiry.lower(params["expires"])
-        return machine.claimed(jobrows.state_from_row(rows[0]))
+        state = jobrows.state_from_row(rows[0])
+        self._remember(state, rows[0][-1])
+        return machine.claimed(state)
 
     # -- writes: the hot path in one statement each (see postgres_jobs_schema) ----------------------------------
 
@@ -263,24 +282,80 @@ class PostgresJobStore(SqlJobStore):
                 machine.check_same_spec(existing, spec)
                 return existing.job, False
 
+    async def _transition(self, job_id: str, step: Step, *, learn: bool = False) -> tuple[JobState, JobState]:
+        # Optimistic (see the module docstring): decide on the row as this store last wrote it, else as read without
+        # a lock; write only that version; on a lost race, decide again on what the winner wrote.
+        known = self._written.pop(job_id, None)
+        remembered = known is not None
+        while True:
+            if known is None:
+                rows = await self._read(pg.SELECT_VERSIONED, (job_id,))
+                if not rows:
+                    raise machine.not_found(job_id)
+                known, remembered = (jobrows.state_from_row(rows[0]), rows[0][-1]), False
+            (state, version), known = known, None
+            if version == pg.FROZEN:  # no version to go by: lock the row
+                return await super()._transition(job_id, step, learn=learn)
+            try:
+                changed = step(state, _drawn_by_the_statement)
+            except ComputeAdvisorError:
+                if remembered:  # decided on what may be stale: decide on the row
+                    continue
+                raise
+            if changed is state:
+                if remembered:
+                    continue
+                return state, changed
+            params = self._save_params(changed, state.job.status, learn=learn, version=version)
+            ((written, lesson_id),) = await self._statement(pg.SAVE, params)
+            if written is not None:
+                self._remember(changed, written)
+                for follow_up in self._follow_ups(changed, state.job.status, lesson_id):
+                    await self._submit(follow_up)
+                return state, changed
+
+    def _remember(self, state: JobState, version: str) -> None:
+        """Keep a running job as this store wrote it, for its next transition (the oldest of ``REMEMBERED`` go)."""
+        written = self._written
+        if state.job.status == JobStatus.RUNNING:
+            written[state.job.id] = (state, version)
+            if len(written) > REMEMBERED:
+                del written[next(iter(written))]
+
     async def _save(self, txn: Txn, state: JobState, previous: str, *, learn: bool = False) -> Job:
+        # The caller holds the row's lock (the expiry of leases).
+        ((_, lesson_id),) = await txn.fetch(pg.SAVE, self._save_params(state, previous, learn=learn, version=None))
+        for follow_up in self._follow_ups(state, previous, lesson_id):
+            await follow_up(txn)
+        return state.job
+
+    def _save_params(self, state: JobState, previous: str, *, learn: bool, version: str | None) -> dict[str, Any]:
+        """``pg.SAVE``'s parameters."""
         job = state.job
         lesson = lesson_of(job) if learn else None
-        finishing = job.status in FINISHED and previous not in FINISHED
         params: dict[str, Any] = dict(
             zip(("seq", *jobrows.UPDATED_COLUMNS, "id"), jobrows.update_params(state), strict=True)
         )
+        event = job_event(job, previous, job.updated_ts)
         params.update(
             {f"lesson_{name}": None if lesson is None else getattr(lesson, name) for name in Lesson.__struct_fields__},
-            log=job.status != previous, finishing=finishing, retention=self._retention,
-            **self._event_params(*jobrows.event_params(job_event(job, previous, job.updated_ts))),
+            version=version, log=job.status != previous, finishing=self._finishing(job, previous),
+            retention=self._retention, **self._event_params(*jobrows.event_params(event)),
         )  # fmt: skip
-        ((lesson_id,),) = await txn.fetch(pg.SAVE, params)
-        if finishing and self._retention == 0:  # the statement's prune cannot see the job it finishes
-            await self._prune_excess(txn)
+        return params
+
+    @staticmethod
+    def _finishing(job: Job, previous: str) -> bool:
+        return job.status in FINISHED and previous not in FINISHED
+
+    def _follow_ups(self, state: JobState, previous: str, lesson_id: int | None) -> list[Operation]:
+        """What a saved job leaves to do in a transaction of its own (or the caller's)."""
+        follow_ups: list[Operation] = []
+        if self._retention == 0 and self._finishing(state.job, previous):  # SAVE's prune cannot see the job it finishes
+            follow_ups.append(self._prune_excess)
         if lesson_id is not None and lesson_id % FOLD_EVERY == 0:
-            await self._fold_lessons(txn)
-        return job
+            follow_ups.append(self._fold_lessons)
+        return follow_ups
 
     # -- the run-time model: completions append lessons, folded into run_model in batches -------------------------
 
