@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from computeadvisor.adapters import postgres_jobs_schema as pg
 from computeadvisor.adapters.postgres_jobs import FOLD_EVERY, PostgresJobStore
 from computeadvisor.adapters.postgres_registry import PostgresRegistry
 from computeadvisor.app.bootstrap import opened
@@ -44,6 +45,41 @@ async def test_reopen_keeps_jobs_and_refuses_a_newer_schema(tmp_path: Path) -> N
         conn.execute(f'INSERT INTO "{schema}".schema_migrations VALUES (99, %s)', ("2099-01-01T00:00:00Z",))
     with pytest.raises(Exception, match="schema version 99"):
         await PostgresJobStore(url, schema=schema).open()
+
+
+async def test_totals_kept_by_schema_4_stay_right_after_the_upgrade(tmp_path: Path) -> None:
+    """Schema 5 moves the totals to the writer's slot: jobs counted under schema 4 (in their id's slot) are
+    claimed, finished and pruned afterwards, and every total still matches the rows."""
+    _postgres.require()
+    url, schema = _postgres.database_url(), _postgres.schema_for(tmp_path / "upgrade")
+    with psycopg.connect(url, autocommit=True) as conn, conn.transaction():
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        conn.execute(f'SET LOCAL search_path = "{schema}"')
+        conn.execute(pg.MIGRATIONS_TABLE)
+        for version in range(1, 5):  # what a release of schema 4 made
+            for statement in pg.MIGRATIONS[version]:
+                conn.execute(statement)
+            conn.execute(pg.RECORD_MIGRATION, (version, "2026-12-01T00:00:00Z"))
+        conn.execute(
+            "INSERT INTO jobs (id, seq, name, queue, priority, sticky, provider_id, status, attempt, runs, created_ts, "
+            "updated_ts, spec) SELECT 'old-' || n, nextval('job_seq'), 'old-' || n, 'local', 0, 0, 'local', 'queued', "
+            """0, '[]', 1.7e9, 1.7e9, '{"id": "old-' || n || '", "name": "old-' || n || '"}' """
+            "FROM generate_series(1, 12) AS n"
+        )
+    store = PostgresJobStore(url, schema=schema, pool_size=4, retention=5)
+    async with opened(store):
+        assert (await store.counts()).queues.local == 12
+
+        async def worker(n: int) -> None:
+            while (claimed := await store.claim(parse_claim({"worker_id": f"w{n}"}))) is not None:
+                request = parse_complete({"job_id": claimed.job.id, "lease_token": claimed.lease.token})
+                await store.complete(request, PriceBook())
+
+        await asyncio.gather(*(worker(n) for n in range(4)))
+        counts, state = await store.counts(), await store.state(100)
+        assert (counts.queues.local, counts.active, counts.completed) == (0, 0, 5) == (
+            len(state.queues.local), len(state.active), len(state.completed)
+        )  # fmt: skip
 
 
 async def test_a_provider_saved_through_one_replica_is_read_by_the_next_request_of_another(tmp_path: Path) -> None:

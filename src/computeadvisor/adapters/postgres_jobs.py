@@ -11,8 +11,16 @@ its event commit together.
 **One statement per write.** What a cycle costs here is round trips and the CPU each takes, on both sides, so the
 hot path sends as few statements as it can: an enqueue and a claim are one statement each, committed on their own
 (the job, its event and the event log's retention as data-modifying CTEs; the claim's event is built in SQL, mirroring
-``job_event``); every other transition locks its row, then writes the job, its event, the retention of finished jobs
-and what it teaches the model in one statement (``pg.SAVE``). ``seq`` is drawn by those statements.
+``job_event``); every other transition writes the job, its event, the retention of finished jobs and what it teaches
+the model in one statement too (``pg.SAVE``). ``seq`` is drawn by those statements.
+
+**Optimistic transitions.** A transition other than the claim decides on the job as read, without a lock, and its
+write applies only if the row is still the version it read (``xmin``, which every write of a row changes); when
+another write came first, it reads the row again and decides again, as if it had waited for the lock. A store also
+keeps the running jobs it claimed or last wrote, with their versions (``REMEMBERED`` at most), so a worker's
+heartbeat or completion usually needs no read: one round trip, where BEGIN, a locked read, the write and COMMIT took
+four. What it decided on a remembered job that may be stale (a refusal, say) is decided again on the row. The expiry
+of leases, which changes many jobs at once, still locks them (``FOR UPDATE SKIP LOCKED``) in one transaction.
 
 **Learning.** A completion appends a lesson (``lessons``) rather than reading and rewriting a ``run_model`` record,
 which would have to lock the record's key across the round trips of the transaction. Lessons are folded into
@@ -283,7 +291,7 @@ class PostgresJobStore(SqlJobStore):
                 return existing.job, False
 
     async def _transition(self, job_id: str, step: Step, *, learn: bool = False) -> tuple[JobState, JobState]:
-        # Optimistic (see the module docstring): decide on the row as this store last wrote it, else as read without
+        # Optimistic (see the module docstring): decide on the job as this store last wrote it, else as read without
         # a lock; write only that version; on a lost race, decide again on what the winner wrote.
         known = self._written.pop(job_id, None)
         remembered = known is not None

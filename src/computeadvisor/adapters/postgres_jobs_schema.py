@@ -4,11 +4,16 @@ The tables mirror ``sqlite_jobs_schema`` and ``sqlite_run_history`` column for c
 the portable statements of ``_sql_jobs`` serve both. What PostgreSQL does differently, for several writers at once:
 
 * The claim locks its row with ``FOR UPDATE SKIP LOCKED``: concurrent claims (on any replica) take different jobs
-  and never wait for each other. Every other transition locks its job row (``FOR UPDATE``) before deciding.
-* Totals (``counters``) and queued-work sums (``queued_work``) are kept by one trigger function, spread over 16
-  slots chosen by a hash of the job id, so that concurrent transitions rarely update the same row (one hot row
-  would serialise every commit); a job's add and remove land in the same slot, so no slot goes negative and a slot
-  row is deleted when it empties. Reads sum the slots.
+  and never wait for each other. Every other transition writes its job only if the row is still the version it
+  decided on (``SELECT_VERSIONED``, ``SAVE``); the expiry of leases locks the rows it changes (``FOR UPDATE``).
+* Totals (``counters``) and queued-work sums (``queued_work``) are kept by one trigger function, spread over slots
+  so that concurrent transitions rarely update the same row (one hot row would serialise every commit); reads sum
+  the slots. A total goes to the writing connection's slot (its backend pid modulo ``COUNTER_SLOTS``), so one
+  statement updates one row per total, taken in name order: a completion that also prunes an old job changed
+  ``finished`` in two slots chosen by the two job ids, in no set order, and concurrent completions deadlocked once
+  the retention was reached (schema 5; a slot may go below zero, the sums stay right). Queued work goes to one of
+  16 slots chosen by a hash of the job id, so that a job's add and remove land in the same slot, no slot goes
+  negative and a slot row is deleted when it empties.
 * ``seq`` (§5.4) and event ids come from sequences. An event's transaction takes its transaction id before its event
   id (``FROM pg_current_xact_id()`` runs before ``nextval`` in the target list), which is what lets a reader tell a
   gap in the ids that a running transaction may still fill from one that stays (see ``PostgresJobStore``).
@@ -27,7 +32,7 @@ from computeadvisor.adapters._sql_jobs import (
     UPDATED_COLUMNS,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 SLOTS = 16
 _SLOT = f"abs(hashtext({{r}}.id)) % {SLOTS}"
 _KEY = "CASE {r}.status WHEN 'queued' THEN 'queued:' || {r}.queue WHEN 'running' THEN 'running' ELSE 'finished' END"
@@ -37,11 +42,23 @@ _PLACE = (  # mirrors computeadvisor.domain.waiting.waiting_place ('' for none),
 )
 
 _DECREMENT = "UPDATE counters SET value = value - 1 WHERE name = old_key AND slot = {slot};"
-_INCREMENT = (
-    "INSERT INTO counters (name, slot, value) VALUES (new_key, {slot}, 1) "
-    "ON CONFLICT (name, slot) DO UPDATE SET value = counters.value + 1;"
+_ADD = (
+    "INSERT INTO counters (name, slot, value) VALUES ({key}, {slot}, {value}) "
+    "ON CONFLICT (name, slot) DO UPDATE SET value = counters.value + {value};"
 )
-_TRIGGER_FUNCTION = f"""CREATE FUNCTION jobs_totals() RETURNS trigger LANGUAGE plpgsql AS $$
+COUNTER_SLOTS = 64
+_BACKEND_SLOT = f"pg_backend_pid() % {COUNTER_SLOTS}"
+
+
+def _trigger_function(counter_slot: str, *, paired: bool = False, create: str = "CREATE OR REPLACE") -> str:
+    """``jobs_totals``, the trigger function that keeps ``counters`` (in the slot ``counter_slot`` names: an SQL
+    expression over ``{r}``, the old or new row) and ``queued_work``. ``paired``: a job's add and remove land in
+    the same slot (schema 1), so a remove updates the row its add made; else a remove adds -1, making the row if
+    there is none."""
+    old_slot = counter_slot.format(r="OLD")
+    decrement = _DECREMENT.format(slot=old_slot) if paired else _ADD.format(key="old_key", slot=old_slot, value=-1)
+    increment = _ADD.format(key="new_key", slot=counter_slot.format(r="NEW"), value=1)
+    return f"""{create} FUNCTION jobs_totals() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     old_key text := CASE WHEN TG_OP = 'INSERT' THEN NULL ELSE {_KEY.format(r="OLD")} END;
     new_key text := CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE {_KEY.format(r="NEW")} END;
@@ -50,11 +67,11 @@ BEGIN
     -- statuses never wait for each other in a cycle.
     IF old_key IS DISTINCT FROM new_key THEN
         IF new_key IS NULL OR (old_key IS NOT NULL AND old_key < new_key) THEN
-            IF old_key IS NOT NULL THEN {_DECREMENT.format(slot=_SLOT.format(r="OLD"))} END IF;
-            IF new_key IS NOT NULL THEN {_INCREMENT.format(slot=_SLOT.format(r="NEW"))} END IF;
+            IF old_key IS NOT NULL THEN {decrement} END IF;
+            IF new_key IS NOT NULL THEN {increment} END IF;
         ELSE
-            {_INCREMENT.format(slot=_SLOT.format(r="NEW"))}
-            IF old_key IS NOT NULL THEN {_DECREMENT.format(slot=_SLOT.format(r="OLD"))} END IF;
+            {increment}
+            IF old_key IS NOT NULL THEN {decrement} END IF;
         END IF;
     END IF;
     IF TG_OP <> 'INSERT' AND OLD.status = 'queued' THEN
@@ -72,6 +89,7 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$"""
+
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (
@@ -133,7 +151,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         )""",
         "CREATE TABLE events (id BIGINT NOT NULL PRIMARY KEY, type TEXT NOT NULL, data TEXT NOT NULL)",
         "CREATE SEQUENCE events_id_seq",
-        _TRIGGER_FUNCTION,
+        _trigger_function(_SLOT, paired=True, create="CREATE"),
         "CREATE TRIGGER jobs_totals_rows AFTER INSERT OR DELETE ON jobs FOR EACH ROW EXECUTE FUNCTION jobs_totals()",
         "CREATE TRIGGER jobs_totals_update AFTER UPDATE ON jobs FOR EACH ROW "
         "WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.status = 'queued' OR NEW.status = 'queued') "
@@ -149,6 +167,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "work_units DOUBLE PRECISION NOT NULL, duration_s DOUBLE PRECISION NOT NULL, "
         "completed_ts DOUBLE PRECISION NOT NULL)",
     ),
+    5: (_trigger_function(_BACKEND_SLOT),),  # totals in the writer's slot (see the module docstring)
 }
 MIGRATIONS_TABLE = (
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL)"
