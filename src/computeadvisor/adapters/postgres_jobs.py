@@ -323,9 +323,10 @@ class PostgresJobStore(SqlJobStore):
                 return state, changed
 
     def _remember(self, state: JobState, version: str) -> None:
-        """Keep a running job as this store wrote it, for its next transition (the oldest of ``REMEMBERED`` go)."""
+        """Keep a running job as this store wrote it, for its next transition (the oldest of ``REMEMBERED`` go);
+        only one whose ``seq`` is known (a state whose statement drew it has 0, and is not what the row holds)."""
         written = self._written
-        if state.job.status == JobStatus.RUNNING:
+        if state.job.status == JobStatus.RUNNING and state.seq:
             written[state.job.id] = (state, version)
             if len(written) > REMEMBERED:
                 del written[next(iter(written))]

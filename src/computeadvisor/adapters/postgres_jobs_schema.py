@@ -190,9 +190,11 @@ SELECT_EXPIRED = (
 SELECT_COUNTERS = "SELECT name, sum(value) FROM counters GROUP BY name"
 FINISHED_COUNT = "SELECT coalesce(sum(value), 0) FROM counters WHERE name = 'finished'"
 PRUNE = (
-    f"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE {FINISHED_SQL} ORDER BY completed_ts, seq LIMIT ? "
-    "FOR UPDATE SKIP LOCKED) RETURNING id"
+    f"DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE id IN (SELECT id FROM jobs WHERE {FINISHED_SQL} "
+    "ORDER BY completed_ts, seq LIMIT ?) FOR UPDATE SKIP LOCKED) RETURNING id"
 )
+"""The ``?`` oldest finished jobs as this statement sees them, but for those another writer is deleting (a prune
+that ran at the same time, with the same count): it never goes past them to newer ones, which pruned twice."""
 
 SWEEP_EVERY = 1024
 """Every this many event ids at most (the retention, when smaller), a write deletes every event older than the
@@ -249,12 +251,12 @@ SAVE = f"""WITH saved AS (
     WHERE id = %(id)s AND (%(version)s::text IS NULL OR xmin = %(version)s::text::xid)
     RETURNING id, xmin::text AS version
 ), {_logged("saved", where="%(log)s::boolean")}, pruned AS (
-    DELETE FROM jobs WHERE id IN (
+    DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE id IN (
         SELECT id FROM jobs WHERE {FINISHED_SQL} AND %(finishing)s::boolean AND EXISTS (SELECT 1 FROM saved)
         ORDER BY completed_ts, seq
         LIMIT greatest(0, (SELECT coalesce(sum(value), 0) FROM counters WHERE name = 'finished')
                           + 1 - %(retention)s::bigint)::bigint
-        FOR UPDATE SKIP LOCKED)
+    ) FOR UPDATE SKIP LOCKED)
 ), taught AS (
     INSERT INTO lessons (place, model, work_units, duration_s, completed_ts)
     SELECT %(lesson_place)s::text, %(lesson_model)s::text, %(lesson_work_units)s::float8,
@@ -264,7 +266,8 @@ SAVE = f"""WITH saved AS (
 )
 SELECT (SELECT version FROM saved), (SELECT id FROM taught)"""
 """A changed job (parameters: ``id``, ``seq`` (0: draw the next) and the ``UPDATED_COLUMNS``), its event when
-``log``, the retention of finished jobs when ``finishing`` (it becomes finished: the count read is from before it),
+``log``, the retention of finished jobs when ``finishing`` (it becomes finished: the count read is from before it;
+as ``PRUNE``, only the oldest by that count),
 and the lesson it teaches when ``lesson_place`` is not null (the ``Lesson``'s fields as ``lesson_<field>``). With
 ``version`` (an ``xmin`` read by ``SELECT_VERSIONED``) only that version of the row is written, and nothing else
 when the row has changed since; with none, the caller holds the row's lock. One row: the version written (null:
