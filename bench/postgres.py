@@ -16,7 +16,8 @@ another's tables. Each round runs, one after the other and in the same order, ``
   with a batch of one, ``log_jobs``), one asyncpg connection per client, in this process: what a user of that queue
   would write, with no HTTP in between.
 
-A cycle is enqueue, claim (the claimed job may be another client's) and complete, each acknowledged. Reports cycles/s
+A cycle is enqueue, claim (the claimed job may be another client's) and complete, each acknowledged. Over HTTP each
+client is one keep-alive connection of ``sched_client`` (the scheduler bench's light client). Reports cycles/s
 per scenario (median of the rounds), the claim's p50/p95 for ``pg-1``, and the cost of ``NOTIFY`` measured directly:
 commits/s of ``--workers`` connections each inserting a row per transaction, with and without a ``NOTIFY`` in it.
 """
