@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from computeadvisor.adapters import postgres_jobs_schema as pg
-from computeadvisor.adapters.postgres_jobs import FOLD_EVERY, PostgresJobStore
+from computeadvisor.adapters.postgres_jobs import FOLD_EVERY, REMEMBERED_SPEC_BYTES, PostgresJobStore
 from computeadvisor.adapters.postgres_registry import PostgresRegistry
 from computeadvisor.app.bootstrap import opened
 from computeadvisor.domain.errors import Conflict, NotFound
@@ -173,6 +173,23 @@ async def test_a_job_a_replica_remembers_is_decided_on_the_row_when_another_repl
         assert done.status == "succeeded" and done.attempt == 2 and await second.get("j") == done
         finished = [e for e in await second.events_after(0, 100) if e.data.get("to") == "succeeded"]
         assert len(finished) == 1
+
+
+async def test_a_store_remembers_only_jobs_with_small_specs(tmp_path: Path) -> None:
+    """What a store remembers to skip a read is bounded in bytes, not only in jobs: a large payload is read again."""
+    _postgres.require()
+    store = PostgresJobStore(_postgres.database_url(), schema=_postgres.schema_for(tmp_path / "sizes"))
+    async with opened(store):
+        await store.enqueue(parse_enqueue({"id": "small", "priority": 1, "payload": {"frames": 24}}))
+        await store.enqueue(parse_enqueue({"id": "large", "payload": {"workflow": "x" * REMEMBERED_SPEC_BYTES}}))
+        claims = [await store.claim(parse_claim({})) for _ in range(2)]
+        assert [c.job.id for c in claims if c is not None] == ["small", "large"]
+        assert list(store._written) == ["small"]
+        for claimed in claims:
+            assert claimed is not None
+            body = {"job_id": claimed.job.id, "lease_token": claimed.lease.token}
+            assert (await store.complete(parse_complete(body), PriceBook())).payload == claimed.job.payload
+        assert store._written == {}  # finished jobs are let go
 
 
 async def test_completions_teach_the_model_through_lessons_folded_in_order(tmp_path: Path) -> None:

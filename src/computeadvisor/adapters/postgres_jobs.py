@@ -17,10 +17,11 @@ the model in one statement too (``pg.SAVE``). ``seq`` is drawn by those statemen
 **Optimistic transitions.** A transition other than the claim decides on the job as read, without a lock, and its
 write applies only if the row is still the version it read (``xmin``, which every write of a row changes); when
 another write came first, it reads the row again and decides again, as if it had waited for the lock. A store also
-keeps the running jobs it claimed or last wrote, with their versions (``REMEMBERED`` at most), so a worker's
-heartbeat or completion usually needs no read: one round trip, where BEGIN, a locked read, the write and COMMIT took
-four. What it decided on a remembered job that may be stale (a refusal, say) is decided again on the row. The expiry
-of leases, which changes many jobs at once, still locks them (``FOR UPDATE SKIP LOCKED``) in one transaction.
+keeps the running jobs it claimed or last wrote, with their versions (``REMEMBERED`` at most, each with a spec of at
+most ``REMEMBERED_SPEC_BYTES``), so a worker's heartbeat or completion usually needs no read: one round trip, where
+BEGIN, a locked read, the write and COMMIT took four. What it decided on a remembered job that may be stale (a
+refusal, say) is decided again on the row. The expiry of leases, which changes many jobs at once, still locks them
+(``FOR UPDATE SKIP LOCKED``) in one transaction.
 
 **Learning.** A completion appends a lesson (``lessons``) rather than reading and rewriting a ``run_model`` record,
 which would have to lock the record's key across the round trips of the transaction. Lessons are folded into
@@ -91,6 +92,17 @@ FOLD_BATCH = 4096
 """Lessons folded per transaction at most."""
 REMEMBERED = 4096
 """Running jobs whose last written version a store keeps, for their next transition (see ``PostgresJobStore``)."""
+REMEMBERED_SPEC_BYTES = 8192
+"""A job whose spec (its payload and meta, as stored) is longer is not remembered, so the jobs a store remembers hold
+at most ``REMEMBERED`` times this of specs (32 MiB), whatever payloads clients send."""
+_SPEC = jobrows.INSERTED_COLUMNS.index("spec")
+
+
+def _small(row: Sequence[Any]) -> bool:
+    """Whether a job's row (its ``ALL_COLUMNS``) is small enough to remember."""
+    return len(row[_SPEC]) <= REMEMBERED_SPEC_BYTES
+
+
 Operation = Callable[[Txn], Coroutine[Any, Any, object]]
 
 
@@ -264,7 +276,8 @@ class PostgresJobStore(SqlJobStore):
             return None
         self._expiry.lower(params["expires"])
         state = jobrows.state_from_row(rows[0])
-        self._remember(state, rows[0][-1])
+        if _small(rows[0]):
+            self._remember(state, rows[0][-1])
         return machine.claimed(state)
 
     # -- writes: the hot path in one statement each (see postgres_jobs_schema) ----------------------------------
@@ -294,13 +307,13 @@ class PostgresJobStore(SqlJobStore):
         # Optimistic (see the module docstring): decide on the job as this store last wrote it, else as read without
         # a lock; write only that version; on a lost race, decide again on what the winner wrote.
         known = self._written.pop(job_id, None)
-        remembered = known is not None
+        remembered, small = known is not None, True
         while True:
             if known is None:
                 rows = await self._read(pg.SELECT_VERSIONED, (job_id,))
                 if not rows:
                     raise machine.not_found(job_id)
-                known, remembered = (jobrows.state_from_row(rows[0]), rows[0][-1]), False
+                known, remembered, small = (jobrows.state_from_row(rows[0]), rows[0][-1]), False, _small(rows[0])
             (state, version), known = known, None
             if version == pg.FROZEN:  # no version to go by: lock the row
                 return await super()._transition(job_id, step, learn=learn)
@@ -317,7 +330,8 @@ class PostgresJobStore(SqlJobStore):
             params = self._save_params(changed, state.job.status, learn=learn, version=version)
             ((written, lesson_id),) = await self._statement(pg.SAVE, params)
             if written is not None:
-                self._remember(changed, written)
+                if small:
+                    self._remember(changed, written)
                 for follow_up in self._follow_ups(changed, state.job.status, lesson_id):
                     await self._submit(follow_up)
                 return state, changed
