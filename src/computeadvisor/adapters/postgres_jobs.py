@@ -106,10 +106,6 @@ def _small(row: Sequence[Any]) -> bool:
 Operation = Callable[[Txn], Coroutine[Any, Any, object]]
 
 
-def _drawn_by_the_statement() -> int:
-    return 0  # what PgTxn.next_seq says: pg.SAVE draws the next seq
-
-
 class PgTxn:
     """A write operation's transaction (the ``Txn`` of ``_sql_jobs``) on one pooled connection."""
 
@@ -118,7 +114,8 @@ class PgTxn:
     def __init__(self, cursor: psycopg.AsyncCursor[Any]) -> None:
         self._cursor = cursor
 
-    def next_seq(self) -> int:
+    @staticmethod
+    def next_seq() -> int:
         """0, which the statements that write a job (``pg.SAVE``, ``pg.ENQUEUE``) read as: draw the next value."""
         return 0
 
@@ -315,10 +312,8 @@ class PostgresJobStore(SqlJobStore):
                     raise machine.not_found(job_id)
                 known, remembered, small = (jobrows.state_from_row(rows[0]), rows[0][-1]), False, _small(rows[0])
             (state, version), known = known, None
-            if version == pg.FROZEN:  # no version to go by: lock the row
-                return await super()._transition(job_id, step, learn=learn)
             try:
-                changed = step(state, _drawn_by_the_statement)
+                changed = step(state, PgTxn.next_seq)
             except ComputeAdvisorError:
                 if remembered:  # decided on what may be stale: decide on the row
                     continue

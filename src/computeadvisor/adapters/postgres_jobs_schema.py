@@ -180,9 +180,8 @@ RECORD_MIGRATION = "INSERT INTO schema_migrations (version, applied_at) VALUES (
 SELECT_FOR_UPDATE = f"SELECT {ALL_COLUMNS} FROM jobs WHERE id = ? FOR UPDATE"
 SELECT_VERSIONED = f"SELECT {ALL_COLUMNS}, xmin::text FROM jobs WHERE id = ?"
 """A job's row and its version: ``xmin``, the transaction that wrote this version of the row, which every update
-changes (``SAVE`` writes only the version it was given). A row VACUUM has frozen reads ``FROZEN`` whatever its
-content (PostgreSQL shows a frozen row's ``xmin`` as 2): no version to go by."""
-FROZEN = "2"
+changes (``SAVE`` writes only the version it was given). VACUUM's freezing keeps it (PostgreSQL 9.4 and later), and a
+version could come back only after 2^32 transactions."""
 SELECT_EXPIRED = (
     f"SELECT {ALL_COLUMNS} FROM jobs WHERE status = 'running' AND lease_expires_ts <= ? "
     "ORDER BY lease_expires_ts, seq FOR UPDATE SKIP LOCKED"
