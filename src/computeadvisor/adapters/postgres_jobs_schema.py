@@ -209,8 +209,8 @@ def _logged(source: str, data: str = "%(event_data)s::text", where: str = "true"
     the event log's retention (``%(event_retention)s`` events): ``trimmed``, the event exactly that many ids older
     than each new one, looked up by id, and every ``%(event_sweep)s``-th id ``swept``, all older ones (what a
     smaller retention, a row another writer had not committed yet or a skipped row left). A range delete on every
-    write measured a third fewer cycles per second: each walked the dead index entries of the rows deleted before
-    it until vacuum removed them. Rows another writer is deleting are left to it, as waiting for them deadlocked
+    write measured about a quarter fewer cycles per second: each walked the dead index entries of the rows deleted
+    before it until vacuum removed them. Rows another writer is deleting are left to it, as waiting for them deadlocked
     concurrent writers. Named parameters."""
     return f"""logged AS (
     INSERT INTO events (id, type, data)
@@ -266,11 +266,10 @@ SAVE = f"""WITH saved AS (
 SELECT (SELECT version FROM saved), (SELECT id FROM taught)"""
 """A changed job (parameters: ``id``, ``seq`` (0: draw the next) and the ``UPDATED_COLUMNS``), its event when
 ``log``, the retention of finished jobs when ``finishing`` (it becomes finished: the count read is from before it;
-as ``PRUNE``, only the oldest by that count),
-and the lesson it teaches when ``lesson_place`` is not null (the ``Lesson``'s fields as ``lesson_<field>``). With
-``version`` (an ``xmin`` read by ``SELECT_VERSIONED``) only that version of the row is written, and nothing else
-when the row has changed since; with none, the caller holds the row's lock. One row: the version written (null:
-nothing was), and the lesson's id."""
+as ``PRUNE``, only the oldest by that count), and the lesson it teaches when ``lesson_place`` is not null (the
+``Lesson``'s fields as ``lesson_<field>``). With ``version`` (an ``xmin`` read by ``SELECT_VERSIONED``) only that
+version of the row is written, and nothing else when the row has changed since; with none, the caller holds the
+row's lock. One row: the version written (null: nothing was), and the lesson's id."""
 SELECT_LESSONS = "SELECT EXISTS (SELECT 1 FROM lessons)"
 FOLD_LOCK = "SELECT pg_advisory_xact_lock(hashtext('computeadvisor.run_model'))"
 """One fold at a time, across replicas: a fold reads and rewrites run_model records."""
