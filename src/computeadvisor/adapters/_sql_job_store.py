@@ -2,7 +2,10 @@
 plain function of a transaction (:class:`~computeadvisor.adapters._sql_jobs.Txn`), and the reads of pages.
 
 A store supplies how an operation runs in a transaction (``_submit``), how it reads (``_read``, ``_snapshot``), the
-few statements that differ between the databases (:class:`Dialect`), and its claim, counts and event reads.
+few statements that differ between the databases (:class:`Dialect`), and its claim, counts and event reads. The
+shared enqueue and transitions read a job and write it back in one transaction, which is safe where ``_submit`` runs
+one writer at a time (SQLite); a store whose writers run at once overrides them (PostgreSQL writes against the row's
+version, ``PostgresJobStore._transition``).
 Transitions are the pure functions of :mod:`computeadvisor.domain.job_machine`.
 """
 
@@ -72,8 +75,6 @@ def next_due(scheduled: Iterable[ScheduledWork]) -> float:
 class Dialect:
     """The statements that differ between the databases (``?`` placeholders)."""
 
-    select_for_update: str
-    """The full row of one job, locked for the rest of the transaction where the database locks rows."""
     select_expired: str
     """The running jobs whose lease ended by ``?``, locked, skipping those another transaction holds."""
     select_counters: str
@@ -192,7 +193,7 @@ class SqlJobStore(JobStore):
     # -- writes --------------------------------------------------------------------------------------------
 
     async def _load(self, txn: Txn, job_id: str) -> JobState:
-        rows = await txn.fetch(self._sql.select_for_update, (job_id,))
+        rows = await txn.fetch(jobrows.SELECT_JOB, (job_id,))
         if not rows:
             raise machine.not_found(job_id)
         return jobrows.state_from_row(rows[0])

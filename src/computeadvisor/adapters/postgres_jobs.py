@@ -76,7 +76,6 @@ from computeadvisor.domain.waiting import Workload
 
 T = TypeVar("T")
 POSTGRES = Dialect(
-    select_for_update=pg.SELECT_FOR_UPDATE,
     select_expired=pg.SELECT_EXPIRED,
     select_counters=pg.SELECT_COUNTERS,
     finished_count=pg.FINISHED_COUNT,

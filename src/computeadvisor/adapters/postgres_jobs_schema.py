@@ -177,7 +177,6 @@ MIGRATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext('computeadvisor.schema_m
 SCHEMA_VERSION_NOW = "SELECT coalesce(max(version), 0) FROM schema_migrations"
 RECORD_MIGRATION = "INSERT INTO schema_migrations (version, applied_at) VALUES (%s, %s)"
 
-SELECT_FOR_UPDATE = f"SELECT {ALL_COLUMNS} FROM jobs WHERE id = ? FOR UPDATE"
 SELECT_VERSIONED = f"SELECT {ALL_COLUMNS}, xmin::text FROM jobs WHERE id = ?"
 """A job's row and its version: ``xmin``, the transaction that wrote this version of the row, which every update
 changes (``SAVE`` writes only the version it was given). VACUUM's freezing keeps it (PostgreSQL 9.4 and later), and a

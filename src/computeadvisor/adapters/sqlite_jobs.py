@@ -47,7 +47,6 @@ T = TypeVar("T")
 
 
 SQLITE = Dialect(
-    select_for_update=jobrows.SELECT_JOB,  # the writer holds the database's write lock for the whole batch
     select_expired=jobrows.SELECT_EXPIRED,
     select_counters=sql.SELECT_COUNTERS,
     finished_count=sql.SELECT_FINISHED_COUNT,

@@ -141,4 +141,4 @@ def utc_timestamp(now: datetime) -> str:
 def iso_utc(ts: float) -> str:
     """Epoch seconds in the contract's time format (see ``utc_timestamp``). Cached: a job's record formats the
     same few timestamps each time it is read."""
-    return datetime.fromtimestamp(ts, UTC).isoformat()[:-6] + "Z"  # "+00:00" -> "Z"
+    return utc_timestamp(datetime.fromtimestamp(ts, UTC))
